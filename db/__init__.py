@@ -1,0 +1,1 @@
+"""Schema and migrations for the incidentwire SQLite database."""

@@ -1,0 +1,117 @@
+"""Schema migrations, applied in order and recorded in `_migrations`.
+
+Each migration is a plain function over a sqlite_utils.Database. Never edit one that
+has shipped: add a new one. `migrate(db)` is idempotent.
+"""
+import datetime
+
+MIGRATIONS = []
+
+
+def migration(fn):
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_initial(db):
+    db["sources"].create(
+        {
+            "id": int, "name": str, "kind": str, "url": str, "publisher": str,
+            "enabled": int, "allow_private": int, "relevance_min": float,
+            "config": str, "etag": str, "last_modified": str, "last_crawled": str,
+            "last_error": str, "consecutive_failures": int, "n_skipped": int,
+        },
+        pk="id", not_null={"name", "kind", "url"}, defaults={"enabled": 1, "allow_private": 0,
+        "consecutive_failures": 0, "n_skipped": 0},
+    )
+    db["sources"].create_index(["name"], unique=True)
+    db["documents"].create(
+        {
+            "id": int, "url": str, "canonical_url": str, "source_id": int, "kind": str,
+            "publisher": str, "site": str, "title": str, "author": str,
+            "published": str, "published_week": str, "published_month": str,
+            "fetched": str, "text": str, "lang": str, "content_hash": str,
+            "simhash": str, "duplicate_of": int, "story_id": str, "word_count": int,
+            "relevance": float, "guid": str, "extra": str,
+        },
+        pk="id", not_null={"url", "kind"},
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db["documents"].create_index(["canonical_url"], unique=True)
+    db["documents"].create_index(["content_hash"])
+    db["documents"].create_index(["story_id"])
+    db["documents"].create_index(["published"])
+    db["documents"].create_index(["duplicate_of"])
+    db["documents"].enable_fts(["title", "text"], tokenize="porter", create_triggers=True)
+    db["document_versions"].create(
+        {"id": int, "document_id": int, "url": str, "content_hash": str, "fetched": str,
+         "text": str, "diff": str},
+        pk="id", foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["document_versions"].create_index(["document_id", "content_hash"], unique=True)
+    db["stories"].create(
+        {
+            "id": str, "headline": str, "summary": str, "first_seen": str, "last_seen": str,
+            "first_week": str, "lead_document_id": int, "n_documents": int, "n_sources": int,
+            "heat": float, "categories": str, "entities": str, "related": str,
+            "merged_into": str, "updated": str,
+        },
+        pk="id", foreign_keys=[("lead_document_id", "documents", "id")],
+    )
+    db["stories"].create_index(["last_seen"])
+    db["stories"].enable_fts(["headline", "summary"], tokenize="porter", create_triggers=True)
+    db["entities"].create(
+        {"id": str, "name": str, "kind": str, "aliases": str}, pk="id")
+    db["document_entities"].create(
+        {"document_id": int, "entity_id": str},
+        pk=("document_id", "entity_id"),
+        foreign_keys=[("document_id", "documents", "id"), ("entity_id", "entities", "id")],
+    )
+    db["quotes"].create(
+        {"id": int, "document_id": int, "story_id": str, "speaker": str, "role": str,
+         "text": str, "position": int},
+        pk="id", foreign_keys=[("document_id", "documents", "id"), ("story_id", "stories", "id")],
+    )
+    db["quotes"].create_index(["document_id", "position"], unique=True)
+    db["quotes"].create_index(["story_id"])
+    db["digests"].create(
+        {"week": str, "title": str, "markdown": str, "html": str, "generated_at": str,
+         "n_stories": int},
+        pk="week",
+    )
+    db["runs"].create(
+        {"id": int, "command": str, "started": str, "finished": str, "status": str,
+         "counts": str, "errors": str},
+        pk="id",
+    )
+    db["skips"].create(
+        {"id": int, "run_id": int, "source": str, "url": str, "reason": str, "at": str},
+        pk="id",
+    )
+    # Vectors keyed by content and model: re-running never re-embeds; a new model does.
+    db["embeddings"].create(
+        {"content_hash": str, "model": str, "dim": int, "vector": bytes},
+        pk=("content_hash", "model"),
+    )
+    # A merged story's old id keeps working: it redirects to the surviving one.
+    db["story_redirects"].create({"old_id": str, "new_id": str}, pk="old_id")
+
+
+def migrate(db):
+    """Apply every migration not yet recorded; return the names applied."""
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        with db.conn:
+            fn(db)
+            db["_migrations"].insert({
+                "name": fn.__name__,
+                "applied_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            })
+        applied.append(fn.__name__)
+    return applied

@@ -1,0 +1,1 @@
+"""incidentwire: AI agent safety incident tracker."""

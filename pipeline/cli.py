@@ -1,0 +1,153 @@
+"""The `incidentwire` command line: data on stdout, chatter and progress on stderr."""
+import datetime
+import json
+import sys
+
+import click
+
+from pipeline.database import DEFAULT_DB, open_db
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
+                         type=click.Path(dir_okay=False), help="SQLite database file")
+config_option = click.option("--config", "config_path", default="sources.toml", show_default=True,
+                             type=click.Path(dir_okay=False), help="Sources config (TOML)")
+
+
+def say(message):
+    click.echo(message, err=True)
+
+
+def fail(message):
+    """Exit with a one-line error for people."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def current_week():
+    year, week, _ = datetime.date.today().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def validate_week(ctx, param, value):
+    if value is None:
+        return value
+    try:
+        datetime.date.fromisoformat(f"{value}-1")
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO week like 2025-W22")
+    return value
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="incidentwire")
+def cli():
+    """incidentwire: track coverage of AI agent safety incidents."""
+
+
+@cli.command()
+@db_option
+@config_option
+@click.option("--source", "sources", multiple=True, help="Crawl only this source (repeatable)")
+def crawl(db_path, config_path, sources):
+    """Run the spiders for enabled sources and store what they find."""
+    from pipeline.config import ConfigError, load_config
+    try:
+        config = load_config(config_path)
+    except ConfigError as e:
+        fail(str(e))
+    from pipeline.crawl import crawl_sources
+    db = open_db(db_path)
+    counts = crawl_sources(db, config, only=list(sources))
+    click.echo(json.dumps(counts, sort_keys=True))
+
+
+@cli.command()
+@db_option
+@click.option("--model", default=None, help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)")
+def process(db_path, model):
+    """Embed new documents and assign them to stories."""
+    from pipeline.process import process_documents
+    db = open_db(db_path)
+    counts = process_documents(db, model=model)
+    click.echo(json.dumps(counts, sort_keys=True))
+
+
+@cli.command()
+@db_option
+@click.option("--week", callback=validate_week, default=None, help="ISO week, e.g. 2025-W22 (default: this week)")
+@click.option("--out", "out_dir", default="digests", show_default=True, type=click.Path(file_okay=False))
+def digest(db_path, week, out_dir):
+    """Write the weekly MSP digest (Markdown, HTML, Atom) to digests/ and the DB."""
+    from pipeline.digest import write_digest
+    db = open_db(db_path)
+    result = write_digest(db, week or current_week(), out_dir=out_dir)
+    click.echo(json.dumps(result, sort_keys=True))
+
+
+@cli.command()
+@db_option
+@click.argument("story_id")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+def brief(db_path, story_id, fmt):
+    """Print a one-page story brief for podcast hosts."""
+    from pipeline.brief import BriefError, build_brief, render_brief_markdown
+    db = open_db(db_path)
+    try:
+        data = build_brief(db, story_id)
+    except BriefError as e:
+        fail(str(e))
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_brief_markdown(data))
+
+
+@cli.command()
+@db_option
+@click.option("--port", default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(db_path, port, host):
+    """Serve the catalog with Datasette (read-only)."""
+    from pipeline.serve import serve_datasette
+    open_db(db_path).close()
+    serve_datasette(db_path, port=port, host=host)
+
+
+@cli.command()
+@db_option
+@config_option
+@click.option("--week", callback=validate_week, default=None, help="Digest week (default: this week)")
+def run(db_path, config_path, week):
+    """Crawl, process and write this week's digest."""
+    from pipeline.config import ConfigError, load_config
+    from pipeline.pipeline import run_pipeline
+    try:
+        config = load_config(config_path)
+    except ConfigError as e:
+        fail(str(e))
+    db = open_db(db_path)
+    result = run_pipeline(db, config, weeks=[week or current_week()])
+    click.echo(json.dumps(result, sort_keys=True))
+
+
+@cli.command()
+@db_option
+@click.option("--port", default=8001, show_default=True)
+@click.option("--serve/--no-serve", default=True, help="Serve the catalog when the pipeline is done")
+def demo(db_path, port, serve):
+    """Run the whole pipeline on the offline demo snapshot, then serve it."""
+    from pipeline.demo import run_demo
+    result = run_demo(db_path, port=port, serve=serve)
+    click.echo(json.dumps(result, sort_keys=True))
+
+
+@cli.command()
+@db_option
+@click.option("--max-failures", default=3, show_default=True,
+              help="Exit 1 when a source has failed this many runs in a row")
+def status(db_path, max_failures):
+    """Counts per table, the last run, and each source's health."""
+    from pipeline.status import print_status
+    db = open_db(db_path)
+    sys.exit(print_status(db, max_failures=max_failures))

@@ -1,0 +1,32 @@
+"""`incidentwire status`: what is in the DB and how the sources are doing."""
+import json
+
+import click
+
+TABLES = ["sources", "documents", "document_versions", "stories", "entities", "quotes",
+          "digests", "runs", "skips", "embeddings"]
+
+
+def print_status(db, max_failures=3):
+    """Print counts, last run and source health; return 1 if a source keeps failing."""
+    existing = set(db.table_names())
+    click.echo("table\trows")
+    for table in TABLES:
+        if table in existing:
+            click.echo(f"{table}\t{db[table].count}")
+    last = list(db.query("select * from runs order by id desc limit 1"))
+    if last:
+        r = last[0]
+        click.echo(f"\nlast run: #{r['id']} {r['command']} {r['started']} -> {r['finished'] or 'unfinished'} "
+                   f"[{r['status']}] {r['counts']}")
+    unhealthy = 0
+    click.echo("\nsource\tkind\tlast_crawled\tfailures\tlast_error")
+    for s in db.query("select * from sources order by name"):
+        fails = s.get("consecutive_failures") or 0
+        if fails >= max_failures:
+            unhealthy += 1
+        click.echo(f"{s['name']}\t{s['kind']}\t{s['last_crawled'] or '-'}\t{fails}\t{s['last_error'] or ''}")
+    if unhealthy:
+        click.echo(f"\n{unhealthy} source(s) failed {max_failures}+ runs in a row", err=True)
+        return 1
+    return 0

@@ -1,0 +1,72 @@
+import json
+
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.config import ConfigError, load_config, sync_sources
+from pipeline.database import open_db
+
+
+def test_help_lists_every_command():
+    result = CliRunner().invoke(cli, ["-h"])
+    assert result.exit_code == 0
+    for command in ["crawl", "process", "digest", "brief", "serve", "run", "demo", "status"]:
+        assert command in result.output
+
+
+def test_bad_week_is_a_one_line_error(tmp_path):
+    result = CliRunner().invoke(cli, ["digest", "--db", str(tmp_path / "x.db"), "--week", "2025-22"])
+    assert result.exit_code != 0
+    assert "2025-22" in result.output and "ISO week" in result.output
+
+
+def test_missing_config_names_the_file(tmp_path):
+    result = CliRunner().invoke(cli, ["crawl", "--db", str(tmp_path / "x.db"),
+                                      "--config", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 1
+    assert "nope.toml" in result.output
+
+
+def test_config_rejects_unknown_kind(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[[source]]\nname = "x"\nkind = "gopher"\nurl = "http://x"\n')
+    try:
+        load_config(path)
+    except ConfigError as e:
+        assert "gopher" in str(e) and "s.toml" in str(e)
+    else:
+        raise AssertionError("unknown kind accepted")
+
+
+def test_sync_sources_is_idempotent_and_keeps_crawl_state(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[[source]]\nname = "lab"\nkind = "feed"\nurl = "{base}/feed.xml"\n')
+    db = open_db(tmp_path / "x.db")
+    config = load_config(path, base_url="http://127.0.0.1:9")
+    sync_sources(db, config)
+    db["sources"].update(1, {"etag": '"abc"'})
+    rows = sync_sources(db, config)
+    assert list(rows) == ["lab"]
+    assert rows["lab"]["url"] == "http://127.0.0.1:9/feed.xml"
+    assert rows["lab"]["etag"] == '"abc"'
+    assert db["sources"].count == 1
+
+
+def test_schema_migrates_once_with_wal_and_fts(tmp_path):
+    db = open_db(tmp_path / "x.db")
+    again = open_db(tmp_path / "x.db")
+    assert again.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert "documents_fts" in again.table_names()
+    assert again["_migrations"].count == db["_migrations"].count
+    db["documents"].insert({"url": "http://a/1", "canonical_url": "http://a/1", "kind": "article",
+                            "title": "Claude Opus 4 blackmail test", "text": "engineers"})
+    hits = list(db.query("select rowid from documents_fts where documents_fts match 'blackmail'"))
+    assert len(hits) == 1
+
+
+def test_status_prints_counts(tmp_path):
+    db_path = tmp_path / "x.db"
+    open_db(db_path)
+    result = CliRunner().invoke(cli, ["status", "--db", str(db_path)])
+    assert result.exit_code == 0
+    assert "documents\t0" in result.output
