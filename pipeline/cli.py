@@ -151,3 +151,32 @@ def status(db_path, max_failures):
     from pipeline.status import print_status
     db = open_db(db_path)
     sys.exit(print_status(db, max_failures=max_failures))
+
+
+@cli.command()
+@db_option
+@config_option
+@click.option("--every", default="1h", show_default=True, help="Time between runs: 90s, 30m, 1h, 1d")
+@click.option("--once", is_flag=True, help="Run once (holding the lock) and exit: for cron")
+@click.option("--week", callback=validate_week, default=None, help="Digest week (default: the week of each run)")
+def watch(db_path, config_path, every, once, week):
+    """Run crawl, process and digest now and then on a schedule; one instance per database."""
+    from pipeline.config import ConfigError, load_config
+    from pipeline.watch import WatchError, watch as watch_loop
+    try:
+        load_config(config_path)  # fail now, not at the first run
+        sys.exit(watch_loop(db_path, config_path, every=every, once=once, week=week, log=click.echo))
+    except (ConfigError, WatchError) as e:
+        fail(str(e))
+
+
+@cli.command()
+@db_option
+@click.argument("path", type=click.Path())
+def backup(db_path, path):
+    """Copy the database consistently to PATH (a file, or a folder for a timestamped file)."""
+    from pipeline.backup import BackupError, backup_database
+    try:
+        click.echo(json.dumps(backup_database(db_path, path), sort_keys=True))
+    except BackupError as e:
+        fail(str(e))

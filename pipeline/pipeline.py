@@ -1,4 +1,6 @@
 """The whole pipeline in one call: crawl, process, digest."""
+import time
+
 from pipeline.config import sync_sources
 
 
@@ -9,7 +11,12 @@ def run_pipeline(db, config, weeks, out_dir="digests", model=None):
     from pipeline.process import process_documents
 
     sync_sources(db, config)
+    seconds, t = {}, time.monotonic()
     result = {"crawl": crawl_sources(db, config)}
+    seconds["crawl"], t = round(time.monotonic() - t, 3), time.monotonic()
     result["process"] = process_documents(db, model=model)
+    seconds["process"], t = round(time.monotonic() - t, 3), time.monotonic()
     result["digests"] = [write_digest(db, week, out_dir=out_dir) for week in weeks]
+    seconds["digest"] = round(time.monotonic() - t, 3)
+    result["seconds"] = seconds  # per-stage durations for the run log (`incidentwire watch`)
     return result
