@@ -1,0 +1,63 @@
+"""`incidentwire demo`: the whole pipeline over the offline snapshot in demo/, then the catalog."""
+import pathlib
+import sys
+import time
+
+from pipeline.config import load_config
+from pipeline.database import open_db
+from pipeline.loopback import LoopbackServer
+
+DEMO_DIR = pathlib.Path(__file__).resolve().parent.parent / "demo"
+
+
+def say(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def story_weeks(db):
+    """Every ISO week in which some document of a story was published."""
+    return [row[0] for row in db.execute(
+        "select distinct published_week from documents "
+        "where story_id is not null and published_week is not null order by 1")]
+
+
+def summarise(db):
+    """Counts a person checks after the demo: documents by kind, stories, digests."""
+    by_kind = dict(db.execute("select kind, count(*) from documents group by kind").fetchall())
+    return {
+        "documents": db["documents"].count,
+        "documents_by_kind": by_kind,
+        "stories": db.execute("select count(*) from stories where merged_into is null").fetchone()[0],
+        "digest_rows": db["digests"].count,
+    }
+
+
+def run_demo(db_path, port=8001, serve=True, out_dir="digests", model=None):
+    """Serve demo/site on loopback, run crawl + process, write a digest per story week, then serve."""
+    from pipeline.digest import write_digest
+    from pipeline.pipeline import run_pipeline
+
+    started = time.monotonic()
+    server = LoopbackServer(DEMO_DIR / "site").start()
+    try:
+        say(f"Demo snapshot on {server.url}/ (sources: {DEMO_DIR / 'sources.toml'})")
+        config = load_config(DEMO_DIR / "sources.toml", base_url=server.url)
+        db = open_db(db_path)
+        say(f"Crawling {len(config['sources'])} demo sources and processing into {db_path} ...")
+        # Digest weeks are only known once stories exist, so the pipeline writes none here.
+        result = run_pipeline(db, config, weeks=[], out_dir=out_dir, model=model)
+        weeks = story_weeks(db)
+        say(f"Writing digests for {len(weeks)} weeks: {', '.join(weeks)}")
+        result["digests"] = [write_digest(db, week, out_dir=out_dir) for week in weeks]
+        result["requests"] = server.stats["requests"]
+    finally:
+        server.stop()
+    result.update(summarise(db))
+    result["seconds"] = {**result.get("seconds", {}), "total": round(time.monotonic() - started, 3)}
+    say(f"Demo built: {result['documents']} documents {result['documents_by_kind']}, "
+        f"{result['stories']} stories, {len(result['digests'])} digests written")
+    if serve:
+        from pipeline.serve import serve_datasette
+        say(f"Serving the catalog on http://127.0.0.1:{port}/")
+        serve_datasette(db_path, port=port)
+    return result
