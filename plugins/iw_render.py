@@ -1,0 +1,46 @@
+"""Cell rendering and navigation: <mark>-only snippets, story links, menu links."""
+import bleach
+from datasette import hookimpl
+from markupsafe import Markup, escape
+
+NAV = [
+    ("Search", "/incidentwire/search"),
+    ("This week", "/incidentwire/week"),
+    ("New stories", "/incidentwire/new_stories"),
+    ("Entities", "/incidentwire/entity_stories"),
+    ("System cards", "/incidentwire/system_cards"),
+    ("Digests", "/incidentwire/digests"),
+]
+
+
+def only_marks(value):
+    """Markup that keeps <mark> and escapes everything else, whoever wrote the SQL."""
+    return Markup(bleach.clean(str(value), tags={"mark"}, attributes={}, strip=False))
+
+
+def story_link(datasette, story_id):
+    url = datasette.urls.path("/stories/" + str(story_id))
+    return Markup('<a href="{}">{}</a>').format(url, story_id)
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    if database != "incidentwire" or value is None or value == "":
+        return None
+    if column.endswith("_html") and isinstance(value, str):
+        return only_marks(value)
+    if isinstance(value, str) and (column == "story_id" or (table == "stories" and column == "merged_into")
+                                   or (table == "story_redirects" and column in ("old_id", "new_id"))):
+        return story_link(datasette, value)
+    return None
+
+
+@hookimpl
+def menu_links(datasette):
+    return [{"href": datasette.urls.path(href), "label": label} for label, href in NAV]
+
+
+@hookimpl
+def extra_template_vars(datasette):
+    return {"iw_nav": [(label, datasette.urls.path(href)) for label, href in NAV],
+            "iw_marks": only_marks, "iw_escape": escape}
