@@ -598,13 +598,15 @@ def build_incident_sites(shared):
         body = paragraphs_html(text) if text else ""
         source = (f'<p class="source">Originally reported by {html.escape(r["source"])}: '
                   f'<a href="{html.escape(r["url"])}">{html.escape(r["url"])}</a></p>')
-        footer = ("<p>Demo re-hosting of a report from the AI Incident Database (CC BY-SA 4.0); "
-                  "the date is shifted into the demo's span.</p>")
+        footer = source + ("<p>Demo re-hosting of a report from the AI Incident Database (CC BY-SA 4.0); "
+                           "the date is shifted into the demo's span.</p>")
+        # A report without text keeps its title as the feed's description, as the labs' feeds do.
+        description = summary_of(text) if text else r["title"].strip()
         write(path, page(title=r["title"].strip(), canonical=r["url"], site_name=names[slug],
-                         site_home=f"/{slug}/", published=when, body_html=body + "\n" + source,
-                         footer_html=footer, description=summary_of(text) if text else None))
+                         site_home=f"/{slug}/", published=when, body_html=body,
+                         footer_html=footer, description=description))
         per_site[slug].append({"title": r["title"].strip(), "link": path, "guid": r["url"], "date": when,
-                               "description": summary_of(text) if text else None})
+                               "description": description})
     for slug, items in per_site.items():
         name = names[slug]
         write(f"/{slug}/feed.rss", rss(title=name, home=f"/{slug}/", description=f"{name}: AI incident news (demo)",
@@ -630,11 +632,11 @@ def build_news_site(shared):
     for r, day in zip(picked, spread_dates(len(picked))):
         when = at_hour(day, r["url"])
         path = f"/{slug}/{when:%Y/%m/%d}/{slugify(r['title'])}/"
-        footer = ("<p>Demo re-hosting of an ECB+ corpus article (CC BY 3.0); the date is shifted "
-                  "into the demo's span.</p>")
         source = f'<p class="source">Originally published at <a href="{html.escape(r["url"])}">{html.escape(r["url"])}</a></p>'
+        footer = source + ("<p>Demo re-hosting of an ECB+ corpus article (CC BY 3.0); the date is shifted "
+                           "into the demo's span.</p>")
         write(path, page(title=r["title"].strip(), canonical=r["url"], site_name=name, site_home=f"/{slug}/",
-                         published=when, body_html=paragraphs_html(r["text"]) + "\n" + source,
+                         published=when, body_html=paragraphs_html(r["text"]),
                          footer_html=footer, description=summary_of(r["text"])))
         items.append({"title": r["title"].strip(), "link": path, "guid": r["url"], "date": when,
                       "description": summary_of(r["text"])})

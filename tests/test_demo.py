@@ -1,0 +1,159 @@
+"""The demo snapshot: honest content (fast tests) and the whole pipeline over it (end to end)."""
+import html
+import io
+import json
+import pathlib
+import re
+import urllib.request
+
+import pytest
+
+from pipeline.config import KINDS, load_config
+from pipeline.loopback import LoopbackServer
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SITE = ROOT / "demo" / "site"
+VB_URL = ("https://venturebeat.com/ai/anthropic-faces-backlash-to-claude-4-opus-behavior-that-"
+          "contacts-authorities-press-if-it-thinks-youre-doing-something-immoral/")
+WP_COPY_URL = ("https://violethoward.com/new/anthropic-faces-backlash-to-claude-4-opus-behavior-that-"
+               "contacts-authorities-press-if-it-thinks-youre-doing-something-egregiously-immoral/")
+BOT_URL = "https://businessoftech.demo.invalid/2025/05/26/anthropic-claude-4-opus-backlash/"
+ANTHROPIC_POSTS = ["https://www.anthropic.com/news/claude-4",
+                   "https://www.anthropic.com/news/activating-asl3-protections"]
+
+
+def plain(fragment):
+    """Text of an HTML fragment with entities decoded and whitespace squeezed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def seed_article():
+    """The seed article's text, as the demo's WordPress endpoint serves it (the real response)."""
+    posts = json.loads((SITE / "violethoward/new/wp-json/wp/v2/posts/index.json").read_text(encoding="utf-8"))
+    return plain(posts[0]["content"]["rendered"])
+
+
+def social_paragraphs():
+    """(author, paragraph) for every social post in the snapshot."""
+    statuses = json.loads((SITE / "mastodon/api/v1/timelines/tag/claude/index.json").read_text(encoding="utf-8"))
+    hits = json.loads((SITE / "hn/api/v1/search_by_date/index.json").read_text(encoding="utf-8"))["hits"]
+    out = []
+    for s in statuses:
+        who = s["account"]["display_name"] or "@" + s["account"]["username"]
+        out += [(who, plain(p)) for p in re.findall(r"<p>(.*?)</p>", s["content"], re.S)]
+    for h in hits:
+        if "comment" in h["_tags"]:
+            out += [(h["author"], plain(p)) for p in re.findall(r"<p>(.*?)</p>", h["comment_text"], re.S)]
+    return out
+
+
+def test_social_posts_are_verbatim_quotes_of_the_article():
+    article = seed_article()
+    posts = social_paragraphs()
+    assert len(posts) >= 10
+    for who, text in posts:
+        assert text in article, f"{who}: {text!r} is not verbatim in the seed article"
+    # attributed as the article attributes them: the name or handle is in the article too
+    for who, _ in posts:
+        assert who in article, f"{who} is not named in the seed article"
+    names = {who for who, _ in posts}
+    assert {"Sam Bowman", "@Teknium1", "@ScottDavidKeefe", "Austin Allred", "Ben Hyak", "Casper Hansen"} <= names
+
+
+def test_wordpress_endpoint_is_the_seed_response(shared):
+    seed = (shared / "seeds" / "000_8692a8530e1160a9.txt").read_text(encoding="utf-8")
+    post, _ = json.JSONDecoder().raw_decode(seed)
+    served = json.loads((SITE / "violethoward/new/wp-json/wp/v2/posts/index.json").read_text(encoding="utf-8"))
+    assert served == [post]
+
+
+def test_snapshot_carries_no_evaluation_labels(shared):
+    labels = set()
+    for name in ("aiid-fixtures.jsonl", "ecbplus.jsonl"):
+        for line in (shared / "eval" / name).open(encoding="utf-8"):
+            row = json.loads(line)
+            labels.add(row["story_id"])
+            labels.update(row.get("all_story_ids") or [])
+            if row.get("topic_id"):
+                labels.add(row["topic_id"])
+    titles = {json.loads(line)["story_title"] for line in (shared / "eval" / "aiid-fixtures.jsonl").open(encoding="utf-8")}
+    report_titles = {json.loads(line)["title"].strip() for line in (shared / "eval" / "aiid-fixtures.jsonl").open(encoding="utf-8")}
+    titles -= report_titles  # a report may share its incident's title; that text is the report's own
+    files = [p for p in SITE.rglob("*") if p.is_file() and p.suffix != ".pdf"]
+    assert len(files) > 200
+    for path in files:
+        text = html.unescape(path.read_text(encoding="utf-8"))
+        for label in labels:
+            assert not re.search(rf"\b{re.escape(label)}\b", text), f"{path}: carries label {label}"
+        for title in titles:
+            assert title not in text, f"{path}: carries incident title {title!r}"
+        assert "aiid-" not in text and "ecbp-" not in text
+
+
+def test_system_card_pdf_is_a_marked_excerpt_of_quoted_passages():
+    from pypdf import PdfReader
+
+    pdf = SITE / "anthropic-system-cards" / "claude-opus-4-system-card-demo-excerpt.pdf"
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages).split())
+    assert "demo excerpt" in text.lower() and "quotes" in text
+    article = seed_article()
+    passage = text.split("It is not the full card.", 1)[1].strip()
+    assert len(passage) > 500 and passage in article
+    index = (SITE / "anthropic-system-cards" / "index.html").read_text(encoding="utf-8")
+    assert "Demo excerpt built from the passages" in index and "claude-opus-4-system-card-demo-excerpt.pdf" in index
+
+
+def test_every_demo_source_answers_on_loopback():
+    with LoopbackServer(SITE) as server:
+        config = load_config(ROOT / "demo" / "sources.toml", base_url=server.url)
+        kinds = {s["kind"] for s in config["sources"]}
+        assert {"feed", "article", "wordpress", "system_cards", "mastodon", "hn"} <= kinds <= KINDS
+        for src in config["sources"]:
+            assert src["allow_private"] and "{base}" not in src["url"]
+            with urllib.request.urlopen(src["url"] + "?page=1") as resp:
+                assert resp.status == 200 and resp.read()
+        # feeds link to pages on the server with root-relative links
+        with urllib.request.urlopen(server.url + "/labs/anthropic-news/feed.xml") as resp:
+            feed = resp.read().decode()
+        assert "<title>Introducing Claude 4</title>" in feed and "<title>Activating AI Safety Level 3 protections</title>" in feed
+        for link in re.findall(r"<link>(/[^<]+)</link>", feed):
+            with urllib.request.urlopen(server.url + link) as resp:
+                assert resp.status == 200
+
+
+# ---------------------------------------------------------------- end to end
+
+@pytest.fixture(scope="module")
+def demo(demo_db):
+    from pipeline.database import open_db
+    return open_db(str(demo_db))
+
+
+def doc(db, canonical):
+    rows = list(db["documents"].rows_where("canonical_url = ?", [canonical]))
+    assert rows, f"no document with canonical URL {canonical}"
+    return rows[0]
+
+
+def test_demo_has_documents_stories_and_a_digest(demo):
+    kinds = {row[0] for row in demo.execute("select distinct kind from documents")}
+    assert {"article", "system_card", "social"} <= kinds
+    assert demo.execute("select count(*) from stories where merged_into is null").fetchone()[0] >= 8
+    assert demo["digests"].count >= 1
+    # the off-topic general news is dropped by the relevance filter
+    assert demo.execute("select count(*) from documents where publisher = 'Riverside Gazette'").fetchone()[0] <= 4
+
+
+def test_demo_groups_the_claude_opus_4_coverage(demo):
+    original = doc(demo, VB_URL)
+    story = original["story_id"]
+    assert story
+    copy = doc(demo, WP_COPY_URL)
+    assert copy["duplicate_of"] == original["id"] and copy["story_id"] == story
+    assert doc(demo, BOT_URL)["story_id"] == story
+    social = demo.execute("select count(*) from documents where kind = 'social' and story_id = ?", [story]).fetchone()[0]
+    assert social >= 3
+    assert demo.execute("select count(*) from documents where kind = 'system_card' and story_id = ?",
+                        [story]).fetchone()[0] >= 1
+    for url in ANTHROPIC_POSTS:
+        assert doc(demo, url)["story_id"] == story, url
