@@ -532,7 +532,8 @@ def build_mastodon():
 
 def build_hn(vb_title):
     """HN Algolia search_by_date: the article as a story, the quoted posts as comments on it."""
-    story_id = 44063000
+    # Far above any real HN item id, so the demo's item URLs never point at someone else's post.
+    story_id = 990000000
     created = dt.datetime(2025, 5, 22, 19, 45, tzinfo=UTC)
     hits = [{
         "_tags": ["story", "author_incidentwire_demo", f"story_{story_id}"],
