@@ -230,6 +230,9 @@ def _role_after(text, end):
     role = role.strip().rstrip(",").strip()
     if not role or len(role) > 200 or "\n" in role or not re.match(r"[a-z]", role):
         return None
+    if re.match(r"(?:but|and|or|so|though|although|because|while|when|which|who|whose|adding|according|"
+                r"as|in|that|then|if|even|with|without|not|however)\b", role):
+        return None     # "says Mackey, but ..." continues the sentence, it is no role
     return role
 
 

@@ -1,0 +1,246 @@
+"""The weekly MSP digest: Markdown, email-safe HTML, an Atom feed of all digests, and a `digests` row.
+
+Stories are ranked by coverage, source diversity, velocity and MSP relevance. Summaries,
+quotes and "first reported by" come from the sources verbatim; the "Why it matters for MSPs"
+actions are playbook guidance and are labelled as generated.
+"""
+import datetime
+import math
+import pathlib
+import re
+
+import jinja2
+
+from pipeline import brief as briefs
+from pipeline import enrich, llm_hook, playbook
+
+TEMPLATES = pathlib.Path(__file__).resolve().parent.parent / "digests" / "templates"
+TOP_STORIES = 5
+MAX_REACTIONS = 3
+REACTION_WORDS = 30
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+class DigestError(ValueError):
+    """The digest cannot be written; the message names the bad input."""
+
+
+def _md(text):
+    """Text safe to drop into Markdown: raw HTML never survives into a rendered digest."""
+    return (text or "").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _oneline(text):
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def template_env(markdown=False):
+    """Jinja2 environment over digests/templates; HTML autoescaped, Markdown escaped by filter."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=not markdown,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=not markdown,   # Markdown keeps its blank lines; runs of them are collapsed after
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = _md if markdown else (lambda s: s)
+    env.filters["oneline"] = _oneline
+    return env
+
+
+def week_bounds(week):
+    """(monday, sunday) dates of an ISO week like 2025-W22; DigestError if malformed."""
+    m = WEEK_RE.match(week or "")
+    if not m:
+        raise DigestError(f"week {week!r} is not an ISO week like 2025-W22")
+    try:
+        monday = datetime.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    except ValueError:
+        raise DigestError(f"week {week!r} does not exist in the ISO calendar")
+    return monday, monday + datetime.timedelta(days=6)
+
+
+def week_story_ids(db, week):
+    """Surviving ids of stories with documents published in `week`."""
+    rows = db.query("select distinct story_id from documents where published_week = ? and story_id is not null "
+                    "and duplicate_of is null order by story_id", [week])
+    ids = []
+    for r in rows:
+        try:
+            sid = briefs.resolve_story_id(db, r["story_id"])
+        except briefs.BriefError:
+            continue    # a document pointing at a story row that does not exist yet
+        if sid not in ids:
+            ids.append(sid)
+    return ids
+
+
+def rank_score(facts, week):
+    """Coverage, source diversity, velocity and MSP relevance, combined; returns (score, parts)."""
+    week_docs = [d for d in facts["docs"] if (d.get("published") or "") and _iso_week(d["published"]) == week]
+    coverage = len(week_docs)
+    outlets = len({briefs.outlet(d) for d in week_docs})
+    days = sorted({d["published"][:10] for d in week_docs})
+    span = 1
+    if len(days) > 1:
+        span = (datetime.date.fromisoformat(days[-1]) - datetime.date.fromisoformat(days[0])).days + 1
+    velocity = coverage / span
+    msp = len(facts["areas"])
+    score = math.log1p(coverage) + 0.6 * outlets + 0.4 * velocity + 0.8 * msp
+    return score, {"coverage": coverage, "outlets": outlets, "velocity": round(velocity, 2), "msp": msp}
+
+
+def _iso_week(published):
+    try:
+        d = datetime.date.fromisoformat(published[:10])
+    except ValueError:
+        return None
+    y, w, _ = d.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def _teaser(headline, limit=60):
+    headline = _oneline(headline)
+    if len(headline) <= limit:
+        return headline
+    cut = headline[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:-") + "…"
+
+
+def _short(text, words=REACTION_WORDS):
+    """The first `words` words verbatim; an ellipsis marks a cut (never a rewrite)."""
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
+def story_section(db, story_id, week, base_url=None):
+    """One story of the digest as a dict for the templates."""
+    facts = briefs.story_facts(db, story_id, base_url)
+    story, docs = facts["story"], facts["docs"]
+    headline = story.get("headline") or facts["articles"][0].get("title") or story_id
+    first = briefs.first_report(story, docs)
+    quote = briefs.lead_quote(facts["quotes"], facts["terms"])
+    more = []
+    for d in docs:
+        name = briefs.outlet(d)
+        if d.get("kind") != "social" and name not in more and (not first or name != first["outlet"]):
+            more.append(name)
+    reacts = briefs.reactions(docs, facts["quotes"])[:MAX_REACTIONS]
+    actions = playbook.takeaways(facts["areas"], facts["specifics"], n=3)
+    summary_llm, summary_model = llm_hook.rewrite("summary", facts["summary"], facts)
+    actions_llm, actions_model = llm_hook.rewrite("msp", "\n".join(actions), facts)
+    score, parts = rank_score(facts, week)
+    return {
+        "id": story_id, "headline": headline, "first": first,
+        "summary": facts["summary"], "summary_words": enrich.word_count(facts["summary"]),
+        "summary_outlets": sorted({s["publisher"] for s in facts["summary_sentences"]}),
+        "summary_llm": summary_llm if summary_model else None, "llm_model": summary_model or actions_model,
+        "quote": briefs._quote_out(quote) if quote else None,
+        "more": more,
+        "reactions": [dict(briefs._quote_out(q), short=_short(q["text"]), stance=q["stance"], via=q["via"])
+                      for q in reacts],
+        "tags": facts["categories"],
+        "areas": [playbook.AREAS[a]["label"] for a in facts["areas"]],
+        "actions": actions, "actions_llm": actions_llm if actions_model else None,
+        "urls": facts["urls"], "score": round(score, 3), "rank_parts": parts,
+        "n_sources": len({briefs.outlet(d) for d in docs}),
+    }
+
+
+def build_digest(db, week, base_url=None, top=TOP_STORIES):
+    """The digest's content as a dict (no files written)."""
+    monday, sunday = week_bounds(week)
+    sections = []
+    for sid in week_story_ids(db, week):
+        try:
+            sections.append(story_section(db, sid, week, base_url))
+        except briefs.BriefError:
+            continue
+    sections.sort(key=lambda s: (-s["score"], s["id"]))
+    main, also = sections[:top], sections[top:]
+    teasers = [_teaser(s["headline"]) for s in sections[:3]]
+    subject = f"incidentwire {week}: " + ("; ".join(teasers) if teasers else "no new agent-safety stories")
+    outlets = sorted({o for s in sections for o in ([s["first"]["outlet"]] if s["first"] else []) + s["more"]})
+    base = briefs.catalog_url(base_url)
+    return {
+        "week": week, "monday": monday.isoformat(), "sunday": sunday.isoformat(), "subject": subject,
+        "stories": main, "also": also, "n_stories": len(sections), "outlets": outlets,
+        "catalog_url": base, "llm_enabled": llm_hook.enabled(),
+    }
+
+
+def tidy_markdown(text):
+    """Collapse the blank-line runs that template tags leave behind."""
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def render_markdown(digest):
+    return tidy_markdown(template_env(markdown=True).get_template("digest.md.j2").render(d=digest))
+
+
+def render_html(digest):
+    """Email-safe HTML: autoescaped, CSS inlined into style attributes, table layout, no external assets."""
+    import css_inline
+
+    html = template_env().get_template("digest.html.j2").render(d=digest)
+    return css_inline.CSSInliner(load_remote_stylesheets=False).inline(html)
+
+
+def _write_if_changed(path, text):
+    path = pathlib.Path(path)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def write_feed(db, out_dir, base_url=None):
+    """Atom feed of every digest in the DB at out_dir/feed.atom; stable when nothing changed."""
+    from feedgen.feed import FeedGenerator
+
+    rows = list(db.query("select week, title, html, generated_at from digests order by week"))
+    base = briefs.catalog_url(base_url)
+    fg = FeedGenerator()
+    fg.id("tag:incidentwire,2025:digests")
+    fg.title("incidentwire weekly MSP digest")
+    fg.subtitle("AI agent safety incidents, and what they mean for managed-service providers")
+    fg.link(href=base, rel="alternate")
+    fg.language("en")
+    fg.generator("incidentwire")
+    updated = max((r["generated_at"] for r in rows), default="2025-01-01T00:00:00+00:00")
+    fg.updated(updated)
+    for r in rows:
+        fe = fg.add_entry(order="append")
+        fe.id(f"tag:incidentwire,2025:digest/{r['week']}")
+        fe.title(r["title"])
+        fe.link(href=f"digest-{r['week']}.html", rel="alternate")
+        fe.updated(r["generated_at"])
+        fe.content(r["html"], type="html")
+    path = pathlib.Path(out_dir) / "feed.atom"
+    _write_if_changed(path, fg.atom_str(pretty=True).decode("utf-8"))
+    return str(path)
+
+
+def write_digest(db, week, out_dir="digests", base_url=None):
+    """Write digest-WEEK.md/.html, refresh feed.atom and upsert the `digests` row; idempotent."""
+    digest = build_digest(db, week, base_url)
+    markdown = render_markdown(digest)
+    html = render_html(digest)
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md_path, html_path = out / f"digest-{week}.md", out / f"digest-{week}.html"
+    _write_if_changed(md_path, markdown)
+    _write_if_changed(html_path, html)
+    old = list(db.query("select markdown, html, generated_at, title, n_stories from digests where week = ?", [week]))
+    unchanged = old and old[0]["markdown"] == markdown and old[0]["html"] == html and old[0]["title"] == digest["subject"]
+    if not unchanged:
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        with db.conn:
+            db["digests"].upsert({"week": week, "title": digest["subject"], "markdown": markdown, "html": html,
+                                  "generated_at": now, "n_stories": digest["n_stories"]}, pk="week")
+    feed = write_feed(db, out, base_url)
+    return {"week": week, "n_stories": digest["n_stories"], "subject": digest["subject"],
+            "paths": {"markdown": str(md_path), "html": str(html_path), "feed": feed},
+            "changed": not unchanged}

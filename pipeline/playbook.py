@@ -1,0 +1,125 @@
+"""MSP playbook: concrete actions keyed on story categories, filled with the story's specifics.
+
+This is generated guidance (templates chosen by category), not reporting; the digest and
+brief label it so. Specifics (model, vendor, permission) come from the story's own entities
+and text, never invented: when one is unknown, a neutral phrase stands in.
+"""
+import collections
+import json
+import re
+
+# The five areas MSPs care about, and which category slugs (pipeline.entities.CATEGORIES) feed each.
+AREAS = {
+    "agent-permissions": {"label": "Agent autonomy and permissions",
+                          "slugs": {"agent-autonomy", "whistleblowing-reporting"}},
+    "data-exposure": {"label": "Data exposure",
+                      "slugs": {"data-exposure", "whistleblowing-reporting"}},
+    "security": {"label": "Security vulnerabilities",
+                 "slugs": {"security-vulnerability", "prompt-injection"}},
+    "vendor-policy": {"label": "Vendor policy and disclosure",
+                      "slugs": {"policy-disclosure", "deception-blackmail"}},
+    "regulation": {"label": "Regulation", "slugs": {"legal-action", "regulation"}},
+}
+
+PLAYBOOK = {
+    "agent-permissions": [
+        "Audit which client agents built on {model} can run {permission}; remove that access where a person does not review each action.",
+        "Put outbound email, messaging and web requests from AI agents behind an allow-list and human approval, so an agent cannot contact outsiders on its own.",
+        "Review system prompts your team ships for phrases like \"take initiative\" or \"act boldly\" that invite high-agency behaviour.",
+    ],
+    "data-exposure": [
+        "Map which client data {model} sessions can reach and keep regulated data (PHI, PII, financials) out of agent context by default.",
+        "Confirm in {vendor}'s terms what the model or vendor may share with third parties and log every agent-initiated data transfer.",
+        "Tell clients plainly what an AI tool could disclose, and get written sign-off before enabling it on sensitive systems.",
+    ],
+    "security": [
+        "Patch or disable the affected {vendor} tooling on managed endpoints and check logs for misuse since the disclosure.",
+        "Treat every document, web page and email an agent reads as untrusted input; strip tool access from agents that process outside content.",
+        "Rotate credentials and API keys that agents with {permission} could reach.",
+    ],
+    "vendor-policy": [
+        "Read {vendor}'s system card and safety report for {model} before rolling it out; note the behaviours it discloses.",
+        "Add the disclosed behaviours to your AI acceptable-use policy and client risk register.",
+        "Choose vendors on transparency and control, not only performance; ask {vendor} how the behaviour is switched off.",
+    ],
+    "regulation": [
+        "Check whether the rule or ruling changes your clients' obligations for {model} deployments and record who is responsible.",
+        "Keep an inventory of AI systems per client with owner, data reached and permissions, ready for an auditor.",
+        "Brief clients in regulated sectors before their regulator asks them.",
+    ],
+}
+
+# Ordered by how specific they are: the first phrase found in the story's text wins.
+PERMISSIONS = [
+    r"command[- ]line tools?", r"a command line", r"shell access", r"an email tool", r"email tools?",
+    r"file[- ]system access", r"admin(?:istrator)? (?:rights|access|privileges)", r"API keys?",
+    r"production databases?", r"browser access", r"computer use", r"unlimited access to tools",
+    r"access to tools", r"tool access", r"root access",
+]
+PERMISSION_RE = re.compile("|".join(f"(?:{p})" for p in PERMISSIONS), re.I)
+FALLBACKS = {"model": "the AI model", "vendor": "the vendor", "permission": "tool access (shell, email, files)"}
+REGULATION_RE = re.compile(r"\bregulat|\bAI Act\b|\blegislat|\blaw\b|\bbill\b|executive order|\bcompliance\b", re.I)
+
+
+def msp_areas(categories, text=""):
+    """The MSP areas a story touches, in playbook order, from its category slugs (and text for regulation)."""
+    slugs = set(categories or [])
+    if text and REGULATION_RE.search(text):
+        slugs.add("regulation")
+    return [area for area, spec in AREAS.items() if spec["slugs"] & slugs]
+
+
+def _story_entities(db, story_id, text):
+    """(name, kind) of entities in the story: from document_entities when indexed, else the gazetteer over the text."""
+    rows = []
+    if db is not None and story_id and "document_entities" in db.table_names():
+        rows = [(r["name"], r["kind"]) for r in db.query(
+            "select e.name, e.kind, count(*) n from document_entities de join entities e on e.id = de.entity_id "
+            "join documents d on d.id = de.document_id where d.story_id = ? group by e.id "
+            "order by n desc, length(e.name) desc, e.name", [story_id])]
+    if not rows:
+        from pipeline.entities import GAZETTEER, extract_entities
+        names = {eid: (name, kind) for eid, name, kind, _aliases in GAZETTEER}
+        rows = [names[e] for e in extract_entities(text or "") if e in names]
+    return rows
+
+
+def story_specifics(db, story_id, text):
+    """Model, vendor and permission named in the story (most specific model; first permission phrase)."""
+    found = dict(FALLBACKS)
+    ents = _story_entities(db, story_id, text)
+    models = [n for n, k in ents if k == "model"]
+    # "Claude" is implied by "Claude Opus 4": name the specific one
+    specific = [m for m in models if not any(m != o and m in o for o in models)]
+    if specific:
+        found["model"] = specific[0]
+    vendors = [n for n, k in ents if k in ("lab", "company")]
+    if vendors:
+        found["vendor"] = vendors[0]
+    counts = collections.Counter(m.group().lower() for m in PERMISSION_RE.finditer(text or ""))
+    if counts:
+        for pattern in PERMISSIONS:
+            hit = next((p for p in counts if re.fullmatch(pattern, p, re.I)), None)
+            if hit:
+                found["permission"] = hit
+                break
+    return found
+
+
+def takeaways(areas, specifics, n=3):
+    """`n` actions, one per area in turn, filled with the story's specifics."""
+    lists = [PLAYBOOK[a] for a in areas] or [PLAYBOOK["vendor-policy"]]
+    out = []
+    for k in range(max(len(x) for x in lists)):
+        for actions in lists:
+            if k < len(actions) and len(out) < n:
+                out.append(actions[k].format(**specifics))
+    return out
+
+
+def story_categories(story):
+    try:
+        cats = json.loads(story.get("categories") or "[]")
+    except (TypeError, ValueError):
+        return []
+    return [c for c in cats if isinstance(c, str)]

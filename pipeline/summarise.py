@@ -1,0 +1,146 @@
+"""Extractive summaries: whole source sentences chosen for centrality and outlet diversity.
+
+Nothing is rewritten: every sentence returned is a verbatim slice of a document's text,
+with the document it came from. TF-IDF over the story's own sentences keeps it offline,
+deterministic and fast.
+"""
+import itertools
+import re
+
+from pipeline.enrich import BOILERPLATE_RE, quote_spans, sentence_spans, word_count
+
+MIN_WORDS, MAX_WORDS = 60, 80
+POOL = 12                  # candidate sentences considered for the combination search
+DIVERSITY_BONUS = 0.12     # per extra outlet in a summary
+SKIP_RE = re.compile(
+    r"^(?:join our|read more|source link|click|share this|related:|why do we care|search all|"
+    r"get the|choose your|sign up|subscribe|advertisement|image:|photo:|credit:)|hide caption|photos?:|"
+    r"\b\d+ of \d+ photos\b|getty images|all rights reserved|"
+    r"\b(?:I|we|my|our) (?:mentioned|wrote|covered|reported)\b|https?://",
+    re.I,
+)
+
+
+DANGLING_RE = re.compile(r"(?:Hence|However|But|And|Also|So|Still|Yet|Instead|Meanwhile|This|That|These|Those|"
+                         r"It|Its|They|Their|He|She|His|Her|We|Our)\b")
+
+
+FIRST_PERSON_RE = re.compile(r"\b(?:I|me|my|we|us|our)\b")
+
+
+def candidate_sentences(docs):
+    """Summary-worthy sentences of `docs`: dicts text, document_id, publisher, url, published, order."""
+    out = []
+    for rank, doc in enumerate(docs):
+        text = doc.get("text") or ""
+        quoted = quote_spans(text)
+        for k, (s, e) in enumerate(sentence_spans(text)):
+            if any(a < e and s < b for a, b in quoted if b - a > 60):
+                continue    # inside or across someone's quote: shown as a quote, with its speaker
+            sent = text[s:e]
+            n = word_count(sent)
+            if n < 8 or n > 48 or sent.endswith(("?", ":")) or not sent[-1:] in ".!\"”’)":
+                continue
+            if SKIP_RE.search(sent) or BOILERPLATE_RE.search(sent):
+                continue
+            if sent.lstrip()[:1] in "“\"":
+                continue    # a quote is shown as a quote, with its speaker, not as summary
+            out.append({"text": sent, "words": n, "document_id": doc.get("id"),
+                        "publisher": doc.get("publisher") or doc.get("site") or "unknown",
+                        "url": doc.get("url"), "published": doc.get("published"),
+                        "order": (rank, k)})
+    return out
+
+
+def _scores(cands, title_text=""):
+    """Centrality (cosine to the story centroid, plus closeness to the titles) and the similarity matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    import numpy as np
+
+    texts = [c["text"] for c in cands]
+    try:
+        vec = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(texts + [title_text])
+    except ValueError:      # only stop words: nothing to rank by
+        return [0.0] * len(cands), np.zeros((len(cands), len(cands)))
+    m = vec.transform(texts)
+    centroid = np.asarray(m.mean(axis=0)).ravel()
+    norm = np.linalg.norm(centroid) or 1.0
+    central = (m @ centroid) / norm
+    titles = vec.transform([title_text]).toarray().ravel() if title_text else np.zeros(m.shape[1])
+    title_sim = m @ titles
+    sim = (m @ m.T).toarray()
+    scores = [float(a + 0.5 * b) for a, b in zip(np.asarray(central).ravel(), np.asarray(title_sim).ravel())]
+    # the first sentences of a report carry the event: a small lead bonus
+    scores = [s + (0.05 if c["order"][1] < 3 else 0.0) for s, c in zip(scores, cands)]
+    # a sentence that leans on the one before it ("Hence, ...", "It ...") reads badly out of place
+    scores = [s - (0.08 if DANGLING_RE.match(c["text"]) else 0.0) for s, c in zip(scores, cands)]
+    # the reporter's own asides ("pointed me to", "I mentioned") are not the event
+    scores = [s - (0.1 if FIRST_PERSON_RE.search(c["text"]) else 0.0) for s, c in zip(scores, cands)]
+    return scores, sim
+
+
+def _best_combination(pool, scores, sim, lo, hi, sizes):
+    """The subset of `pool` (indices) within [lo, hi] words maximising centrality + diversity - redundancy."""
+    best, best_value = None, None
+    for size in sizes:
+        for combo in itertools.combinations(pool, size):
+            words = sum(scores[i][1] for i in combo)
+            if not lo <= words <= hi:
+                continue
+            value = sum(scores[i][0] for i in combo)
+            value += DIVERSITY_BONUS * (len({scores[i][2] for i in combo}) - 1)
+            value -= max((sim[a][b] for a, b in itertools.combinations(combo, 2)), default=0.0)
+            if best_value is None or value > best_value + 1e-12:
+                best, best_value = combo, value
+    return best
+
+
+def select_sentences(docs, lo=MIN_WORDS, hi=MAX_WORDS, title_text="", sizes=(2, 3, 4)):
+    """Sentences for a lo–hi word summary, in reading order (by document date, then position)."""
+    cands = candidate_sentences(docs)
+    if not cands:
+        return []
+    scores, sim = _scores(cands, title_text)
+    ranked = sorted(range(len(cands)), key=lambda i: (-scores[i], cands[i]["order"]))
+    # one sentence per distinct text: syndicated copies repeat sentences word for word
+    seen, pool = set(), []
+    for i in ranked:
+        if cands[i]["text"] not in seen:
+            seen.add(cands[i]["text"])
+            pool.append(i)
+        if len(pool) >= POOL:
+            break
+    meta = {i: (scores[i], cands[i]["words"], cands[i]["publisher"]) for i in pool}
+    combo = _best_combination(pool, meta, sim, lo, hi, sizes)
+    if combo is None:
+        # nothing fits the window: greedily take central sentences up to the upper bound
+        combo, total = [], 0
+        for i in pool:
+            if total + cands[i]["words"] <= hi or not combo:
+                combo.append(i)
+                total += cands[i]["words"]
+            if total >= lo:
+                break
+    chosen = [cands[i] for i in combo]
+    chosen.sort(key=lambda c: ((c.get("published") or ""), c["order"]))
+    return chosen
+
+
+def summarise(docs, lo=MIN_WORDS, hi=MAX_WORDS, title_text=""):
+    """(summary text, chosen sentences) for a story's documents."""
+    chosen = select_sentences(docs, lo, hi, title_text)
+    return " ".join(c["text"] for c in chosen), chosen
+
+
+def cold_open(docs, title_text=""):
+    """Two central sentences, from two outlets where there are two, in reading order."""
+    cands = candidate_sentences(docs)
+    if not cands:
+        return []
+    scores, sim = _scores(cands, title_text)
+    ranked = sorted(range(len(cands)), key=lambda i: (-scores[i], cands[i]["order"]))[:POOL]
+    meta = {i: (scores[i], cands[i]["words"], cands[i]["publisher"]) for i in ranked}
+    combo = _best_combination(ranked, meta, sim, 0, 90, (2,)) or ranked[:2]
+    chosen = [cands[i] for i in combo]
+    chosen.sort(key=lambda c: ((c.get("published") or ""), c["order"]))
+    return chosen
