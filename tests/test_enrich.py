@@ -1,0 +1,126 @@
+"""Quotes, speakers, numbers and reactions from real seed texts (tests/fixtures/briefs/NOTE.md)."""
+import json
+
+import pytest
+
+from pipeline import enrich
+from tests.briefs_db import BOWMAN_POST, CLAUDE_STORY, FIXTURES, build_db, fixture_text
+
+
+@pytest.fixture(scope="module")
+def vb():
+    return fixture_text("venturebeat_claude4_opus_backlash.txt")
+
+
+@pytest.fixture(scope="module")
+def vb_quotes(vb):
+    return enrich.extract_quotes(vb)
+
+
+def by_start(quotes, start):
+    found = [q for q in quotes if q["text"].startswith(start)]
+    assert found, f"no quote starting {start!r}"
+    return found[0]
+
+
+def test_every_quote_is_verbatim_at_its_position(vb, vb_quotes):
+    assert len(vb_quotes) >= 10
+    for q in vb_quotes:
+        assert vb[q["position"]:q["position"] + len(q["text"])] == q["text"]
+
+
+@pytest.mark.parametrize("start,speaker", [
+    ("If it thinks you’re doing something egregiously immoral", "Sam Bowman"),        # As X, a researcher wrote ...:
+    ("This shows up as more actively helpful behavior", "Anthropic"),                  # as Anthropic writes in ...:
+    ("Why would people use these tools", "@Teknium1"),                                 # "..." asked user @Teknium1, ...
+    ("What kind of surveillance state", "@Teknium1"),                                  # second quote, same speaker
+    ("Why would anyone want one built in", "@ScottDavidKeefe"),                        # added developer @X on X: "..."
+    ("Honest question for the Anthropic team", "Austin Allred"),                       # X ... put his feelings in all caps:
+    ("this is, actually, just straight up illegal", "Ben Hyak"),
+    ("An AI Alignment researcher at Anthropic just said", "Ben Hyak"),                 # ..., adding in another post:
+    ("Some of the statements from Claude’s safety people", "Casper Hansen"),            # "...," wrote ... Casper Hansen
+    ("With this kind of (unusual but not super exotic) prompting style", "Sam Bowman"),  # Bowman later edited ...:
+    ("I deleted the earlier tweet on whistleblowing", "Sam Bowman"),                   # Bowman added: (surname resolved)
+])
+def test_speakers(vb_quotes, start, speaker):
+    assert by_start(vb_quotes, start)["speaker"] == speaker
+
+
+def test_roles_where_known(vb_quotes):
+    assert by_start(vb_quotes, "If it thinks")["role"] == "an Anthropic AI alignment researcher"
+    assert "Nous Research" in by_start(vb_quotes, "Why would people")["role"]
+    assert by_start(vb_quotes, "Why would anyone")["role"] == "developer"
+    assert "Gauntlet AI" in by_start(vb_quotes, "Honest question")["role"]
+    # a later "Bowman added:" keeps the role given at first mention
+    assert by_start(vb_quotes, "I deleted")["role"] == "an Anthropic AI alignment researcher"
+
+
+def test_quote_spanning_paragraphs_and_mismatched_marks(vb_quotes):
+    q = by_start(vb_quotes, "I deleted the earlier tweet")
+    assert "\nTBC: This isn’t a new Claude feature" in q["text"]
+    assert q["text"].endswith("very unusual instructions.")
+    # closed with a left mark (“) in the source, nested “take initiative, ” inside
+    assert by_start(vb_quotes, "If it thinks")["text"].endswith("or all of the above.")
+    assert "“take initiative, ”" in by_start(vb_quotes, "This shows up")["text"]
+
+
+def test_scare_quotes_and_handles_are_not_quotes(vb_quotes):
+    texts = {q["text"] for q in vb_quotes}
+    for scare in ("ratting", "feature", "@sleepinyourhat", "readily", "it", "Constitutional AI",
+                  "whistleblowing", "egregiously immoral", "something egregiously immoral."):
+        assert scare not in texts
+    assert all(enrich.word_count(q["text"]) >= 3 for q in vb_quotes)
+
+
+def test_unknown_speaker_is_unattributed_not_guessed():
+    row = json.loads((FIXTURES / "ecbplus_1_10ecb.jsonl").read_text().splitlines()[0])
+    quotes = enrich.extract_quotes(row["text"])
+    q = by_start(quotes, "We appreciate your respect")      # straight quotes, speaker only described
+    assert q["speaker"] is None and q["text"] in row["text"]
+    assert not any(q["text"] == "American Pie" for q in quotes)
+    # and a quote with no attribution anywhere near it
+    text = "The memo ended abruptly. “Nothing in this deployment can send email without review.” Then it stopped."
+    assert enrich.extract_quotes(text)[0]["speaker"] is None
+
+
+def test_social_post_is_a_quote_by_its_author():
+    doc = {"kind": "social", "text": BOWMAN_POST, "publisher": "X",
+           "extra": json.dumps({"handle": "sleepinyourhat", "display_name": "Sam Bowman"})}
+    [q] = enrich.document_quotes(doc)
+    assert q == {"speaker": "Sam Bowman", "role": "@sleepinyourhat on X", "text": BOWMAN_POST, "position": 0}
+
+
+def test_numbers_are_on_story_and_verbatim():
+    bot = fixture_text("businessoftech_claude4_opus.txt")
+    nums = enrich.extract_numbers(bot, {"claude", "opus", "blackmail", "engineers"})
+    values = [n["value"] for n in nums]
+    assert "84%" in values
+    for boilerplate in ("$12/month", "$149/month", "$500/month", "$12"):
+        assert boilerplate not in values
+    for n in nums:
+        assert n["sentence"] in bot and n["value"] in n["sentence"]
+    # model names, times and years are not numbers to say aloud
+    vb = fixture_text("venturebeat_claude4_opus_backlash.txt")
+    assert not [n for n in enrich.extract_numbers(vb) if n["value"] in ("4", "12", "43", "22")]
+
+
+def test_reaction_lexicon():
+    assert enrich.reaction_stance("this is, actually, just straight up illegal") == "against"
+    assert enrich.reaction_stance("Good on Anthropic for being transparent about this") == "for"
+    assert enrich.reaction_stance("Claude Opus 4 shipped today") == "mixed"
+
+
+def test_enrich_stories_is_idempotent(tmp_path):
+    db = build_db(tmp_path / "t.db")
+    first = enrich.enrich_stories(db)
+    assert first["quotes_added"] > 10
+    rows = list(db.query("select * from quotes order by id"))
+    second = enrich.enrich_stories(db)
+    assert second["quotes_added"] == second["quotes_updated"] == second["quotes_removed"] == 0
+    assert list(db.query("select * from quotes order by id")) == rows
+    texts = {r["id"]: r["text"] for r in db.query("select id, text from documents")}
+    for q in rows:
+        assert q["text"] in texts[q["document_id"]]
+        assert q["story_id"] is not None
+    bowman = [q for q in rows if q["speaker"] == "Sam Bowman" and q["story_id"] == CLAUDE_STORY]
+    assert len(bowman) >= 3      # two in the article, one social post
