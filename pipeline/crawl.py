@@ -1,0 +1,203 @@
+"""Run the spiders for the configured sources and store what they yield.
+
+Scrapy runs in a child process: a Twisted reactor cannot be restarted, and the CLI, the demo
+and the tests call `crawl_sources` more than once per Python process. The child saves each
+item through `pipeline.store.save_item` as the item_scraped signal delivers it, so a crawl
+that is killed keeps everything saved up to that moment.
+"""
+import json
+import logging
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import traceback
+
+from pipeline.config import sync_sources
+from pipeline.runs import finish_run, now, start_run
+
+log = logging.getLogger(__name__)
+
+COUNT_KEYS = ("fetched", "not_modified", "inserted", "updated", "unchanged", "skipped", "offtopic", "refused")
+
+
+def _db_path(db):
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    if not path:
+        raise ValueError("crawl_sources needs a database file, not an in-memory database")
+    return path
+
+
+def _known_documents(db, source_id):
+    """Canonical URL -> stored HTTP validators, for every document of a source."""
+    known = {}
+    for url, extra in db.conn.execute("select canonical_url, extra from documents where source_id = ?", [source_id]):
+        try:
+            data = json.loads(extra or "{}")
+        except ValueError:
+            data = {}
+        known[url] = {"etag": data.get("http_etag"), "last_modified": data.get("http_last_modified")}
+    return known
+
+
+def plan_jobs(db, config, only=None):
+    """(jobs, errors): one job per enabled (or named) source with its crawl state."""
+    rows = sync_sources(db, config)
+    by_name = {s["name"]: s for s in config["sources"]}
+    errors = [f"unknown source {name!r} (not in {config.get('path', 'the config')})"
+              for name in (only or []) if name not in by_name]
+    jobs = []
+    for name, src in by_name.items():
+        if only and name not in only:
+            continue
+        if not only and not src.get("enabled", True):
+            continue
+        row = rows[name]
+        source = {**src, "max_response_bytes": config["settings"].get("max_response_bytes")}
+        if "relevance_min" not in source:
+            source["relevance_min"] = config["settings"].get("relevance_min")
+        jobs.append({
+            "source": source,
+            "state": {"etag": row.get("etag"), "last_modified": row.get("last_modified")},
+            "known": _known_documents(db, row["id"]),
+        })
+    return jobs, errors
+
+
+def crawl_sources(db, config, only=None, run_id=None, settings_overrides=None):
+    """Crawl enabled sources (or those named in `only`); return counts (totals and per source)."""
+    own_run = run_id is None
+    if own_run:
+        run_id = start_run(db, "crawl")
+    jobs, errors = plan_jobs(db, config, only)
+    counts = {"sources": {}}
+    if jobs:
+        from spiders.settings import crawl_settings
+        settings = crawl_settings(config["settings"], settings_overrides)
+        result = _run_child(_db_path(db), jobs, settings, run_id)
+        counts["sources"] = result.get("counts", {})
+        errors.extend(result.get("errors", []))
+    for key in COUNT_KEYS:
+        counts[key] = sum(c.get(key, 0) for c in counts["sources"].values())
+    if own_run:
+        finish_run(db, run_id, counts=counts, errors=errors)
+    if errors:
+        counts["errors"] = errors
+    return counts
+
+
+def _run_child(db_path, jobs, settings, run_id):
+    """Run the spiders in a fresh interpreter (a spawned `python -c`, so no __main__ guard is needed)."""
+    root = str(pathlib.Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    with tempfile.TemporaryDirectory(prefix="incidentwire-crawl-") as tmp:
+        job_file, result_file = pathlib.Path(tmp, "job.json"), pathlib.Path(tmp, "result.json")
+        job_file.write_text(json.dumps({"db_path": db_path, "jobs": jobs, "settings": settings,
+                                        "run_id": run_id}, default=str))
+        proc = subprocess.run([sys.executable, "-c", "from pipeline.crawl import child_main; child_main()",
+                               str(job_file), str(result_file)], env=env)
+        if result_file.exists():
+            return json.loads(result_file.read_text())
+    return {"counts": {}, "errors": [f"crawl process ended without a report (exit code {proc.returncode})"]}
+
+
+def child_main():
+    """Entry point of the crawl process: argv = job file, result file."""
+    job_file, result_file = sys.argv[1], sys.argv[2]
+    job = json.loads(pathlib.Path(job_file).read_text())
+    try:
+        result = run_spiders(job["db_path"], job["jobs"], job["settings"], job["run_id"])
+    except Exception as e:  # report the failure to the parent rather than dying silently
+        traceback.print_exc(file=sys.stderr)
+        result = {"counts": {}, "errors": [f"crawl failed: {type(e).__name__}: {e}"]}
+    pathlib.Path(result_file).write_text(json.dumps(result))
+
+
+def run_spiders(db_path, jobs, settings, run_id):
+    """Run the jobs' spiders to completion in this process (once: the reactor cannot restart)."""
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from pipeline.database import open_db
+    from pipeline.store import save_item
+    from spiders import spider_class
+
+    db = open_db(db_path)
+    counts = {job["source"]["name"]: dict.fromkeys(COUNT_KEYS, 0) for job in jobs}
+    failed = {name: False for name in counts}
+    errors = []
+    keep_alive = []
+    process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": True})
+    logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
+
+    def attach(crawler, job):
+        name = job["source"]["name"]
+        cut = job["source"].get("relevance_min")
+
+        def on_item(item, response, spider):
+            if item.get("type") == "skip":
+                if item.get("refused"):
+                    counts[name]["refused"] += 1
+                if item.get("fatal"):
+                    failed[name] = True
+            status = save_item(db, item, run_id=run_id, relevance_min=cut)
+            if status in counts[name]:
+                counts[name][status] += 1
+
+        def on_response(response, request, spider):
+            if response.status == 304:
+                counts[name]["not_modified"] += 1
+            elif response.status < 400 and not request.url.endswith("/robots.txt"):
+                counts[name]["fetched"] += 1
+
+        def on_error(failure, response, spider):
+            failed[name] = failed[name] or bool(response.meta.get("entry"))
+            counts[name]["skipped"] += 1
+            save_item(db, {"type": "skip", "source": name, "url": response.url,
+                           "reason": f"spider error: {type(failure.value).__name__}: {str(failure.value)[:200]}"},
+                      run_id=run_id)
+
+        def on_closed(spider, reason):
+            if reason == "finished" and spider.new_state and not failed[name]:
+                # Validators are saved last: a crawl killed half-way fetches the feed again next time.
+                save_item(db, {"type": "source_state", "source": name, **spider.new_state}, run_id=run_id)
+            problem = failed[name] or reason != "finished"
+            failures = _failures(db, name) + 1 if problem else 0
+            # Skips already wrote their reason to last_error; a clean run clears it.
+            if reason != "finished":
+                last_error = f"crawl ended early ({reason})"
+            elif counts[name]["skipped"]:
+                last_error = _last_error(db, name)
+            else:
+                last_error = None
+            with db.conn:
+                db.conn.execute("update sources set last_crawled = ?, consecutive_failures = ?, last_error = ? "
+                                "where name = ?", [now(), failures, last_error, name])
+            if reason != "finished":
+                errors.append(f"{name}: crawl ended ({reason})")
+
+        # Signal receivers are held weakly by Scrapy: keep these closures alive.
+        keep_alive.extend([on_item, on_response, on_error, on_closed])
+        crawler.signals.connect(on_item, signal=signals.item_scraped)
+        crawler.signals.connect(on_response, signal=signals.response_received)
+        crawler.signals.connect(on_error, signal=signals.spider_error)
+        crawler.signals.connect(on_closed, signal=signals.spider_closed)
+
+    for job in jobs:
+        crawler = process.create_crawler(spider_class(job["source"]["kind"]))
+        attach(crawler, job)
+        process.crawl(crawler, source=job["source"], state=job["state"], known=job["known"])
+    process.start()
+    db.conn.close()
+    return {"counts": counts, "errors": errors}
+
+
+def _last_error(db, name):
+    row = db.conn.execute("select last_error from sources where name = ?", [name]).fetchone()
+    return row[0] if row else None
+
+
+def _failures(db, name):
+    row = db.conn.execute("select consecutive_failures from sources where name = ?", [name]).fetchone()
+    return (row[0] or 0) if row else 0

@@ -1,0 +1,116 @@
+"""Content hashes and near-duplicate detection (SimHash to find candidates, shingles to confirm)."""
+import hashlib
+import re
+import unicodedata
+
+WORD_RE = re.compile(r"\w+", re.UNICODE)
+SHINGLE = 4
+# Candidates: SimHash within this many bits (cheap, catches copies with some boilerplate).
+SIMHASH_CANDIDATE_BITS = 18
+# Confirmation on word shingles: a republished copy shares most of its shingles with the original.
+MIN_WORDS = 40
+MIN_JACCARD = 0.5
+MIN_CONTAINMENT = 0.8
+MIN_LENGTH_RATIO = 0.5
+
+
+def normalise_text(text):
+    """Lower-case, NFKC, whitespace collapsed: what 'the same text' means for hashing."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return " ".join(text.split())
+
+
+def content_hash(text):
+    """SHA-256 hex of the normalised text."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def words(text):
+    return WORD_RE.findall(normalise_text(text))
+
+
+def shingles(text, n=SHINGLE):
+    """Set of n-word shingles (hashed to ints to keep memory small)."""
+    tokens = words(text)
+    if len(tokens) < n:
+        return {hash(tuple(tokens))} if tokens else set()
+    return {hash(tuple(tokens[i:i + n])) for i in range(len(tokens) - n + 1)}
+
+
+def _h64(s):
+    return int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def simhash(text, n=3):
+    """64-bit SimHash over n-word shingles, as 16 hex digits (None for empty text)."""
+    tokens = words(text)
+    if not tokens:
+        return None
+    feats = [" ".join(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1))]
+    acc = [0] * 64
+    for f in feats:
+        h = _h64(f)
+        for bit in range(64):
+            acc[bit] += 1 if (h >> bit) & 1 else -1
+    value = sum(1 << bit for bit in range(64) if acc[bit] > 0)
+    return f"{value:016x}"
+
+
+def hamming(a, b):
+    """Bits that differ between two hex SimHashes."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def similarity(text_a, text_b):
+    """(jaccard, containment, length_ratio) of two texts' word shingles."""
+    a, b = shingles(text_a), shingles(text_b)
+    if not a or not b:
+        return 0.0, 0.0, 0.0
+    inter = len(a & b)
+    return inter / len(a | b), inter / min(len(a), len(b)), min(len(a), len(b)) / max(len(a), len(b))
+
+
+def is_near_duplicate(text_a, text_b):
+    """True when one text is a republished copy of the other (both long enough to judge)."""
+    if len(words(text_a)) < MIN_WORDS or len(words(text_b)) < MIN_WORDS:
+        return False
+    jaccard, containment, ratio = similarity(text_a, text_b)
+    return jaccard >= MIN_JACCARD or (containment >= MIN_CONTAINMENT and ratio >= MIN_LENGTH_RATIO)
+
+
+_CACHE = {}  # db file -> {"max_id": int, "rows": [(id, simhash_int)]}
+
+
+def _simhash_index(db):
+    """Every stored SimHash, loaded once per database and topped up incrementally."""
+    key = db.conn.execute("PRAGMA database_list").fetchone()[2] or id(db.conn)
+    entry = _CACHE.setdefault(key, {"max_id": 0, "rows": []})
+    new = db.conn.execute(
+        "select id, simhash from documents where id > ? and simhash is not null order by id",
+        [entry["max_id"]]).fetchall()
+    for doc_id, sh in new:
+        entry["rows"].append((doc_id, int(sh, 16)))
+    if new:
+        entry["max_id"] = new[-1][0]
+    # A row deleted or an id reused (new DB at the same path) invalidates the cache.
+    if entry["rows"] and db.conn.execute("select count(*) from documents where id <= ?",
+                                         [entry["max_id"]]).fetchone()[0] < len(entry["rows"]):
+        _CACHE.pop(key)
+        return _simhash_index(db)
+    return entry["rows"]
+
+
+def find_near_duplicates(db, text, sh, exclude_id=None):
+    """Ids of stored documents whose text is a near-duplicate of `text`, nearest first."""
+    if not sh:
+        return []
+    target = int(sh, 16)
+    candidates = sorted(
+        ((target ^ value).bit_count(), doc_id) for doc_id, value in _simhash_index(db)
+        if doc_id != exclude_id and (target ^ value).bit_count() <= SIMHASH_CANDIDATE_BITS)
+    found = []
+    for _, doc_id in candidates[:20]:
+        row = db.conn.execute("select text from documents where id = ?", [doc_id]).fetchone()
+        if row and is_near_duplicate(text, row[0]):
+            found.append(doc_id)
+    return found

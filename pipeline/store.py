@@ -1,0 +1,242 @@
+"""Save spider items: normalise, canonical URL, content hash, near-duplicate link, upsert.
+
+Every item is written in one transaction (a document and its version row together), so a
+killed crawl never leaves half a row. Bad items become rows in `skips`, never exceptions.
+"""
+import datetime
+import difflib
+import json
+import logging
+
+from pipeline import dedup
+from pipeline.config import DEFAULT_SETTINGS
+from pipeline.relevance import relevance_score
+from pipeline.runs import now, record_skip
+from pipeline.urls import canonical_url, site_of
+
+log = logging.getLogger(__name__)
+
+DOC_KINDS = {"article", "system_card", "social", "blog", "podcast"}
+MAX_TEXT_CHARS = 2_000_000
+MAX_DIFF_LINES = 4000
+
+
+def save_item(db, item, run_id=None, relevance_min=None):
+    """Store one spider item; return "inserted", "updated", "unchanged", "skipped" or "offtopic".
+
+    `relevance_min` overrides the cut-off; by default the source's own, else the settings default.
+    """
+    if not isinstance(item, dict):
+        return _skip(db, run_id, "?", None, f"item is not a dict ({type(item).__name__})")
+    kind = item.get("type")
+    if kind == "skip":
+        return _skip(db, run_id, item.get("source") or "?", item.get("url"), item.get("reason") or "skipped")
+    if kind == "source_state":
+        _save_state(db, item)
+        return "updated"
+    if kind != "document":
+        return _skip(db, run_id, item.get("source") or "?", item.get("url"), f"unknown item type {kind!r}")
+    try:
+        return _save_document(db, item, run_id, relevance_min)
+    except Exception as e:  # a store bug must not kill the crawl: record it, keep going
+        log.exception("cannot store %s", item.get("url"))
+        return _skip(db, run_id, item.get("source") or "?", item.get("url"),
+                     f"cannot store ({type(e).__name__}: {str(e)[:200]})")
+
+
+def _skip(db, run_id, source, url, reason):
+    log.info("skip %s %s: %s", source, url, reason)
+    with db.conn:
+        record_skip(db, run_id, source, url, reason)
+        db.conn.execute(
+            "update sources set n_skipped = coalesce(n_skipped, 0) + 1, last_error = ? where name = ?",
+            [reason[:500], source])
+    return "skipped"
+
+
+def _save_state(db, item):
+    with db.conn:
+        db.conn.execute("update sources set etag = ?, last_modified = ? where name = ?",
+                        [item.get("etag"), item.get("last_modified"), item.get("source")])
+
+
+def _source_row(db, name):
+    rows = list(db.query("select id, relevance_min, publisher from sources where name = ?", [name]))
+    return rows[0] if rows else None
+
+
+def week_and_month(published):
+    """("2025-W21", "2025-05") for an ISO timestamp; (None, None) when unknown."""
+    if not published:
+        return None, None
+    try:
+        dt = datetime.datetime.fromisoformat(published)
+    except ValueError:
+        return None, None
+    year, week, _ = dt.isocalendar()
+    return f"{year}-W{week:02d}", f"{dt.year}-{dt.month:02d}"
+
+
+def _text(value, limit=None):
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "")
+    return text[:limit] if limit else text
+
+
+def _normalise(item):
+    """A clean row from a document item, or a one-line reason it cannot be stored."""
+    url = _text(item.get("url"), 2000)
+    text = _text(item.get("text"))
+    if not url or not url.startswith(("http://", "https://")):
+        return None, f"document without an http(s) URL ({url!r:.80})"
+    if not text or not text.strip():
+        return None, "document without text"
+    doc_kind = item.get("kind") or "article"
+    if doc_kind not in DOC_KINDS:
+        return None, f"unknown document kind {doc_kind!r}"
+    text = text.strip()[:MAX_TEXT_CHARS]
+    canonical = canonical_url(url)
+    extra = dict(item.get("extra") or {})
+    declared = item.get("canonical_url")
+    if declared and declared.startswith(("http://", "https://")):
+        if site_of(canonical_url(declared)) == site_of(canonical):
+            canonical = canonical_url(declared)
+        else:
+            # A page naming another site as canonical is a syndicated copy: remember the
+            # original's address instead of letting the copy take over the original's row.
+            extra.setdefault("original_url", declared)
+    published = item.get("published")
+    week, month = week_and_month(published)
+    published = published if week else None  # an unreadable date is no date
+    title = _text(item.get("title"), 500)
+    return {
+        "url": url, "canonical_url": canonical, "kind": doc_kind,
+        "publisher": _text(item.get("publisher"), 200), "site": site_of(canonical),
+        "title": title.strip() if title else None, "author": _text(item.get("author"), 300),
+        "published": published, "published_week": week, "published_month": month,
+        "text": text, "lang": _text(item.get("lang"), 20),
+        "content_hash": dedup.content_hash(text), "simhash": dedup.simhash(text),
+        "word_count": len(text.split()), "guid": _text(item.get("guid"), 1000),
+        "extra": json.dumps({k: v for k, v in extra.items() if v is not None}, ensure_ascii=False,
+                            sort_keys=True, default=str),
+    }, None
+
+
+def _save_document(db, item, run_id, relevance_min):
+    source_name = item.get("source") or "?"
+    row, problem = _normalise(item)
+    if problem:
+        return _skip(db, run_id, source_name, item.get("url"), problem)
+    source = _source_row(db, source_name)
+    row["source_id"] = source["id"] if source else None
+    row["relevance"] = relevance_score(row["title"], row["text"], row["kind"])
+    existing = _find_existing(db, row)
+    if existing:
+        return _update(db, existing, row)
+    cut = relevance_min
+    if cut is None:
+        cut = source["relevance_min"] if source and source["relevance_min"] is not None else DEFAULT_SETTINGS["relevance_min"]
+    if row["relevance"] < cut:
+        log.info("off-topic (%.2f < %.2f): %s", row["relevance"], cut, row["url"])
+        return "offtopic"
+    row["fetched"] = now()
+    row["duplicate_of"] = None
+    with db.conn:
+        cur = db.conn.execute(
+            f"insert into documents ({', '.join(row)}) values ({', '.join('?' * len(row))})",
+            list(row.values()))
+        doc_id = cur.lastrowid
+        db.conn.execute(
+            "insert or ignore into document_versions (document_id, url, content_hash, fetched, text, diff) "
+            "values (?, ?, ?, ?, ?, null)", [doc_id, row["url"], row["content_hash"], row["fetched"], row["text"]])
+        _link_duplicates(db, doc_id, row)
+    return "inserted"
+
+
+def _find_existing(db, row):
+    found = db.conn.execute("select * from documents where canonical_url = ?", [row["canonical_url"]]).fetchone()
+    if not found and row["guid"] and row["source_id"] is not None:
+        # A stable GUID whose link changed is the same document, not a new one.
+        found = db.conn.execute("select * from documents where source_id = ? and guid = ?",
+                                [row["source_id"], row["guid"]]).fetchone()
+    if not found:
+        return None
+    cols = [d[0] for d in db.conn.execute("select * from documents limit 0").description]
+    return dict(zip(cols, found))
+
+
+def unified_diff(old, new, url=""):
+    """A unified diff of two texts by line (trimmed to a readable size)."""
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=f"{url} (before)",
+                                      tofile=f"{url} (after)", lineterm=""))
+    if len(lines) > MAX_DIFF_LINES:
+        lines = lines[:MAX_DIFF_LINES] + [f"... {len(lines) - MAX_DIFF_LINES} more lines"]
+    return "\n".join(lines)
+
+
+def _update(db, existing, row):
+    if existing["content_hash"] == row["content_hash"]:
+        return "unchanged"
+    fetched = now()
+    changes = {k: row[k] for k in ("url", "title", "author", "text", "lang", "content_hash", "simhash",
+                                   "word_count", "relevance", "extra")}
+    for key in ("published", "published_week", "published_month"):
+        if row[key] and not existing.get(key):
+            changes[key] = row[key]
+    changes["fetched"] = fetched
+    with db.conn:
+        db.conn.execute(f"update documents set {', '.join(f'{k} = ?' for k in changes)} where id = ?",
+                        [*changes.values(), existing["id"]])
+        db.conn.execute(
+            "insert or ignore into document_versions (document_id, url, content_hash, fetched, text, diff) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [existing["id"], row["url"], row["content_hash"], fetched, row["text"],
+             unified_diff(existing["text"] or "", row["text"], row["url"])])
+    return "updated"
+
+
+def _original_key(doc):
+    """Sort key: earliest published first; on a tie, the copy on the outlet's own site first.
+
+    Republished copies usually carry the original's publisher name ("VentureBeat") in the text
+    or metadata but live on another host, so a host that contains the publisher's name is the
+    original. Unknown dates sort last (a copy without a date cannot claim to be first); the
+    first-seen id breaks any remaining tie so the choice is stable.
+    """
+    published = doc.get("published") or "9999"
+    publisher = "".join(ch for ch in (doc.get("publisher") or "").lower() if ch.isalnum())
+    host = (doc.get("site") or "").replace(".", "").replace("-", "")
+    on_outlet = bool(publisher) and publisher in host
+    return (published, not on_outlet, doc.get("id") or 0)
+
+
+def _link_duplicates(db, doc_id, row):
+    """Link a new document to the original of its exact or near duplicates (inside the caller's transaction)."""
+    ids = [r[0] for r in db.conn.execute(
+        "select id from documents where content_hash = ? and id != ?", [row["content_hash"], doc_id])]
+    original_url = json.loads(row["extra"]).get("original_url")
+    if original_url:
+        ids += [r[0] for r in db.conn.execute("select id from documents where canonical_url = ? and id != ?",
+                                              [canonical_url(original_url), doc_id])]
+    if not ids:
+        ids = dedup.find_near_duplicates(db, row["text"], row["simhash"], exclude_id=doc_id)
+    if not ids:
+        return
+    # The group: the new document, its duplicates, and everything already linked to their originals.
+    roots = set()
+    for other in ids:
+        r = db.conn.execute("select coalesce(duplicate_of, id) from documents where id = ?", [other]).fetchone()
+        if r:
+            roots.add(r[0])
+    members = {doc_id, *ids, *roots}
+    for root in roots:
+        members.update(r[0] for r in db.conn.execute("select id from documents where duplicate_of = ?", [root]))
+    cols = ["id", "published", "publisher", "site"]
+    docs = [dict(zip(cols, db.conn.execute(f"select {', '.join(cols)} from documents where id = ?", [m]).fetchone()))
+            for m in members]
+    original = min(docs, key=_original_key)["id"]
+    db.conn.execute(
+        f"update documents set duplicate_of = ? where id in ({', '.join('?' * len(members))}) and id != ?",
+        [original, *members, original])
+    db.conn.execute("update documents set duplicate_of = null where id = ?", [original])

@@ -1,0 +1,149 @@
+"""feed: RSS 0.9x/1.0/2.0, Atom (feedparser) and JSON Feed; follows entries to their pages.
+
+Expects: `url` answers with an RSS/Atom document or a JSON Feed (version https://jsonfeed.org/...).
+Each entry's link is followed to its page (article extraction with trafilatura) unless the entry
+carries full content (at least `full_text_words`, default 150 words) or `follow = "never"`
+(`follow = "always"` fetches every page). Pages already stored are not fetched again.
+Options: doc_kind (article|blog|podcast|...), follow, full_text_words, max_entries (default 100).
+Loopback: serve `feed.xml`/`index.xml`/`feed.json`, entry links pointing at pages on the server.
+"""
+import json
+
+import feedparser
+
+from pipeline.urls import canonical_url
+from spiders.base import SourceSpider, guarded, _header
+from spiders.extract import extract_article, html_to_text, iso_utc, plain_title
+
+# Some feeds are ill-formed in harmless ways (declared charset differs from the real one);
+# those are parsed normally and not reported.
+HARMLESS_BOZO = (feedparser.CharacterEncodingOverride,)
+
+
+def parse_feed(body, content_type=""):
+    """(entries as plain dicts, feed metadata, problem or None) from RSS, Atom or JSON Feed bytes."""
+    head = body.lstrip()[:1]
+    if head in (b"{", b"["):
+        return _parse_json_feed(body)
+    parsed = feedparser.parse(body, response_headers={"content-type": content_type or "application/xml"})
+    problem = None
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), HARMLESS_BOZO):
+        problem = f"ill-formed feed ({type(parsed.bozo_exception).__name__}: {str(parsed.bozo_exception)[:120]})"
+    entries = []
+    for e in parsed.entries:
+        content = ""
+        if e.get("content"):
+            content = max((c.get("value") or "" for c in e.content), key=len)
+        entries.append({
+            "id": e.get("id") or e.get("guid"),
+            "link": e.get("link"),
+            "title": e.get("title"),
+            "summary": e.get("summary") or "",
+            "content": content,
+            "author": e.get("author"),
+            "published": e.get("published_parsed") or e.get("updated_parsed") or e.get("published"),
+            "lang": (e.get("content", [{}])[0].get("language") if e.get("content") else None),
+            "enclosures": [x.get("href") for x in e.get("enclosures", []) if x.get("href")],
+            "tags": [t.get("term") for t in e.get("tags", []) if t.get("term")],
+        })
+    meta = {"title": parsed.feed.get("title"), "lang": (parsed.feed.get("language") or "").split("-")[0] or None,
+            "version": parsed.get("version")}
+    if not entries and parsed.get("bozo"):
+        problem = problem or "not a feed"
+    return entries, meta, problem
+
+
+def _parse_json_feed(body):
+    try:
+        data, _ = json.JSONDecoder().raw_decode(body.decode("utf-8-sig", errors="replace").lstrip())
+    except ValueError as e:
+        return [], {}, f"JSON Feed is not valid JSON ({e})"
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        return [], {}, "JSON document is not a JSON Feed (no items list)"
+    entries = []
+    for it in data["items"]:
+        if not isinstance(it, dict):
+            continue
+        author = it.get("author") or (it.get("authors") or [{}])[0]
+        entries.append({
+            "id": str(it["id"]) if it.get("id") is not None else None,
+            "link": it.get("url") or it.get("external_url"),
+            "title": it.get("title"),
+            "summary": it.get("summary") or "",
+            "content": it.get("content_html") or it.get("content_text") or "",
+            "author": author.get("name") if isinstance(author, dict) else None,
+            "published": it.get("date_published") or it.get("date_modified"),
+            "lang": it.get("language"),
+            "enclosures": [a.get("url") for a in it.get("attachments", []) if isinstance(a, dict)],
+            "tags": it.get("tags") or [],
+        })
+    return entries, {"title": data.get("title"), "lang": data.get("language"), "version": "json"}, None
+
+
+class FeedSpider(SourceSpider):
+    kind = "feed"
+    default_doc_kind = "article"
+
+    @guarded
+    def parse_entry(self, response):
+        problem = self.check_body(response)
+        if problem:
+            yield self.skip(response.url, problem, fatal=True)
+            return
+        entries, meta, problem = parse_feed(response.body, _header(response, "Content-Type"))
+        if problem:
+            yield self.skip(response.url, problem + (f"; {len(entries)} entries recovered" if entries else ""),
+                            fatal=not entries)
+        seen = set()
+        follow = self.source.get("follow", "auto")
+        min_words = int(self.source.get("full_text_words", 150))
+        for entry in entries[: int(self.source.get("max_entries", 100))]:
+            link = response.urljoin(entry["link"]) if entry.get("link") else None
+            guid = entry.get("id") or link
+            if not link:
+                yield self.skip(response.url, f"feed entry without a link ({plain_title(entry.get('title')) or guid or '?'})")
+                continue
+            if guid in seen or canonical_url(link) in seen:
+                yield self.skip(link, f"duplicate GUID in feed: {guid}")
+                continue
+            seen.update({guid, canonical_url(link)})
+            body_text = html_to_text(entry["content"] or entry["summary"])
+            fields = {
+                "title": plain_title(entry.get("title")), "author": plain_title(entry.get("author")),
+                "published": iso_utc(entry.get("published")), "guid": guid,
+                "lang": entry.get("lang") or meta.get("lang"),
+                "extra": {"feed_title": meta.get("title"), "tags": entry.get("tags") or []},
+            }
+            if entry.get("enclosures"):
+                fields["extra"]["enclosures"] = entry["enclosures"]
+            full = len(body_text.split()) >= min_words
+            if follow == "never" or (follow == "auto" and full):
+                if not body_text and not fields["title"]:
+                    yield self.skip(link, "feed entry without text or title")
+                    continue
+                yield self.document(link, body_text or fields["title"], **fields)
+            elif self.is_known(link):
+                continue  # stored on an earlier crawl: do not fetch the page again
+            else:
+                fields["extra"]["summary"] = body_text[:2000]
+                yield self.page_request(link, self.parse_page, cb_kwargs={"fields": fields})
+
+    @guarded
+    def parse_page(self, response, fields):
+        """An entry's page: the article text; the feed's summary when the page has none."""
+        if response.status == 304:
+            return
+        problem = self.check_body(response)
+        article = None if problem else extract_article(response.text, response.url)
+        summary = fields["extra"].pop("summary", "")
+        if not article:
+            if summary:
+                fields["extra"]["summary_only"] = True
+                yield self.document(response.url, summary, **fields)
+            else:
+                yield self.skip(response.url, problem or "no article text found on the page")
+            return
+        for key in ("title", "author", "published", "lang"):
+            fields[key] = fields.get(key) or article.get(key)
+        fields["canonical_url"] = article.get("canonical_url")
+        yield self.document(response.url, article["text"], **fields)
