@@ -23,10 +23,27 @@ def story_link(datasette, story_id):
     return Markup('<a href="{}">{}</a>').format(url, story_id)
 
 
+def safe_href(value):
+    """http(s) URLs and site paths pass; anything else (javascript:, data:, //host) is dropped."""
+    value = str(value or "").strip()
+    if value.lower().startswith(("http://", "https://")):
+        return value
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    return ""
+
+
 @hookimpl
 def render_cell(value, column, table, database, datasette):
-    if database != "incidentwire" or value is None or value == "":
+    if database != "incidentwire":
         return None
+    if column.endswith("_href") and table is None:
+        # A plain string: templates put it in href="..." with autoescape on.
+        return safe_href(value)
+    if value is None or value == "":
+        return None
+    if column == "diff" and isinstance(value, str):
+        return Markup('<pre class="iw-diff">{}</pre>').format(value)
     if column.endswith("_html") and isinstance(value, str):
         return only_marks(value)
     if isinstance(value, str) and (column == "story_id" or (table == "stories" and column == "merged_into")
