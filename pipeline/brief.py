@@ -260,8 +260,11 @@ def build_brief(db, story_id, base_url=None):
         "slug": slugify(headline),
         "headline": headline,
         "first_report": first_report(story, docs),
-        "cold_open": [{"text": s["text"], "outlet": s["publisher"], "url": s["url"]} for s in opener],
+        "cold_open": [{"text": s["text"], "outlet": s["publisher"], "url": s["url"], "document_id": s["document_id"]}
+                      for s in opener],
         "summary": facts["summary"],
+        "summary_sentences": [{"text": s["text"], "outlet": s["publisher"], "url": s["url"],
+                               "document_id": s["document_id"]} for s in facts["summary_sentences"]],
         "timeline": timeline(docs),
         "key_quotes": [_quote_out(q) for q in key_quotes(facts["quotes"], facts["terms"])],
         "numbers": [{"value": n["value"], "sentence": n["sentence"], "outlet": n["outlet"], "url": n["url"],
