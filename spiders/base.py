@@ -39,6 +39,7 @@ class SourceSpider(scrapy.Spider):
         self.known = known or {}  # canonical URL -> {"etag", "last_modified"} of stored documents
         self.new_state = None  # validators of the entry response, saved when the crawl finishes
         self.not_modified = False
+        self.seen_ids = set()  # ids of posts/entries already yielded in this crawl (paging)
         self.max_bytes = int(source.get("max_response_bytes") or 10 * 1024 * 1024)
 
     # -- requests -------------------------------------------------------------------------

@@ -29,6 +29,7 @@ AUTH_URL = "https://bsky.social/xrpc/com.atproto.server.createSession"
 class BlueskySpider(SourceSpider):
     kind = "bluesky"
     default_doc_kind = "social"
+    auth = {}  # Authorization header once logged in (replaced, never mutated)
 
     def page_url(self, cursor=None):
         params = {"limit": int(self.source.get("limit", 50))}
@@ -42,7 +43,6 @@ class BlueskySpider(SourceSpider):
         return url + ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
 
     def entry_requests(self):
-        self.seen = set()
         self.auth = {}
         handle = os.environ.get(self.source.get("handle_env", "BLUESKY_HANDLE"))
         password = os.environ.get(self.source.get("password_env", "BLUESKY_APP_PASSWORD"))
@@ -86,9 +86,9 @@ class BlueskySpider(SourceSpider):
             if not isinstance(post, dict) or not post.get("uri"):
                 yield self.skip(response.url, "post without a uri")
                 continue
-            if post["uri"] in self.seen:
+            if post["uri"] in self.seen_ids:
                 continue
-            self.seen.add(post["uri"])
+            self.seen_ids.add(post["uri"])
             new += 1
             yield self.post_item(post, response.url)
         page = response.meta.get("page", 1)

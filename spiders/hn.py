@@ -27,7 +27,6 @@ class HackerNewsSpider(SourceSpider):
         return url + ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
 
     def entry_requests(self):
-        self.seen_ids = set()
         yield self.entry_request(self.page_url(0), meta={"page": 0})
 
     @guarded

@@ -26,7 +26,6 @@ class MastodonSpider(SourceSpider):
         return url + ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
 
     def entry_requests(self):
-        self.seen_ids = set()
         yield self.entry_request(self.page_url(), meta={"page": 1})
 
     @guarded

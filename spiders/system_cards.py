@@ -20,8 +20,11 @@ class SystemCardsSpider(SourceSpider):
     kind = "system_cards"
     default_doc_kind = "system_card"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requested = set()  # canonical URLs of cards already requested in this crawl
+
     def entry_requests(self):
-        self.requested = set()
         yield self.entry_request(self.source["url"])
         # Known cards are re-checked on every crawl, whether or not the index changed.
         for url, validators in self.known.items():
@@ -47,7 +50,7 @@ class SystemCardsSpider(SourceSpider):
             if not (pattern.search(url) or pattern.search(text)):
                 continue
             key = canonical_url(url)
-            if key in self.requested:
+            if key in self.requested or key == canonical_url(response.url):
                 continue
             self.requested.add(key)
             found += 1

@@ -54,7 +54,6 @@ class WordpressSpider(SourceSpider):
         return url + sep + urllib.parse.urlencode(params)
 
     def entry_requests(self):
-        self.seen_ids = set()
         yield self.entry_request(self.endpoint(1), meta={"page": 1})
 
     @guarded

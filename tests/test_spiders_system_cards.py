@@ -1,0 +1,70 @@
+"""system_cards spider: index page -> cards (PDF via pypdf, HTML via trafilatura); versions in the store."""
+from tests.collect_support import (fixture, items, pdf_bytes, requests, response, run_callback, spider,
+                                   store_db)
+from pipeline.store import save_item
+
+# Passages of the Claude Opus 4 system card as the seed article quotes them (seed 000).
+CARD_TEXT = [
+    "Claude Opus 4 System Card (excerpts quoted by the press).",
+    "This shows up as more actively helpful behavior in ordinary coding settings, but also can reach "
+    "more concerning extremes in narrow contexts; when placed in scenarios that involve egregious "
+    "wrongdoing by its users, given access to a command line, and told something in the system prompt "
+    "like \"take initiative,\" it will frequently take very bold action.",
+    "This includes locking users out of systems that it has access to or bulk-emailing media and "
+    "law-enforcement figures to surface evidence of wrongdoing. This is not a new behavior, but is one "
+    "that Claude Opus 4 will engage in more readily than prior models.",
+]
+INDEX = b"""<html><body><h1>Model cards</h1>
+<a href="/cards/claude-opus-4-system-card.pdf">Claude Opus 4 system card</a>
+<a href="/news">News</a><a href="mailto:x@example.com">mail</a>
+<a href="/cards/sonnet-model-card.html">Sonnet model card</a></body></html>"""
+
+
+def test_index_yields_card_requests():
+    s = spider("system_cards", url="https://lab.example/system-cards", publisher="Lab")
+    reqs = requests(run_callback(s.parse, response(s.source["url"], INDEX)))
+    assert [r.url for r in reqs] == ["https://lab.example/cards/claude-opus-4-system-card.pdf",
+                                     "https://lab.example/cards/sonnet-model-card.html"]
+
+
+def test_pdf_card_text_title_date():
+    s = spider("system_cards", url="https://lab.example/system-cards", publisher="Anthropic")
+    body = pdf_bytes(CARD_TEXT, title="Claude Opus 4 System Card")
+    [doc] = items(run_callback(s.parse_card, response("https://lab.example/cards/opus4.pdf", body, "application/pdf",
+                                                      headers={"ETag": '"v1"'})))
+    assert doc["kind"] == "system_card" and doc["title"] == "Claude Opus 4 System Card"
+    assert doc["published"] == "2025-05-22T16:00:00+00:00"
+    assert "bulk-emailing media" in doc["text"]
+    assert doc["extra"]["http_etag"] == '"v1"' and doc["extra"]["format"] == "pdf"
+
+
+def test_html_card():
+    s = spider("system_cards", url="https://lab.example/system-cards")
+    [doc] = items(run_callback(s.parse_card, response("https://lab.example/cards/x.html", fixture("readability_theverge.html")),
+                               link_text="Some card"))
+    assert doc["kind"] == "system_card" and len(doc["text"]) > 1000
+
+
+def test_known_cards_rechecked_conditionally_even_when_index_unchanged():
+    s = spider("system_cards", url="https://lab.example/system-cards",
+               known={"https://lab.example/cards/opus4.pdf": {"etag": '"v1"', "last_modified": None}})
+    reqs = list(s.entry_requests())
+    assert reqs[1].headers.get("If-None-Match") == b'"v1"'
+    assert run_callback(s.parse, response(s.source["url"], b"", status=304)) == []
+
+
+def test_silent_card_change_is_kept_as_a_version_with_diff(tmp_path):
+    db = store_db(tmp_path, {"name": "cards", "kind": "system_cards", "url": "https://lab.example/system-cards"})
+    s = spider("system_cards", name="cards", url="https://lab.example/system-cards", publisher="Anthropic")
+    url = "https://lab.example/cards/opus4.pdf"
+    v1 = items(run_callback(s.parse_card, response(url, pdf_bytes(CARD_TEXT), "application/pdf")))[0]
+    changed = CARD_TEXT[:2] + [CARD_TEXT[2].replace("more readily", "somewhat more readily")]
+    v2 = items(run_callback(s.parse_card, response(url, pdf_bytes(changed), "application/pdf")))[0]
+    assert save_item(db, v1) == "inserted"
+    assert save_item(db, v1) == "unchanged"
+    assert save_item(db, v2) == "updated"
+    versions = list(db.query("select * from document_versions order by id"))
+    assert len(versions) == 2 and versions[0]["diff"] is None
+    assert "-" in versions[1]["diff"] and "+" in versions[1]["diff"] and "somewhat more readily" in versions[1]["diff"]
+    [doc] = db["documents"].rows
+    assert "somewhat more readily" in doc["text"]
