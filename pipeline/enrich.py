@@ -375,7 +375,7 @@ def social_author(doc):
         extra = {}
     name = extra.get("display_name") or extra.get("name") or extra.get("author_name") or doc.get("author")
     handle = extra.get("handle") or extra.get("acct") or extra.get("username")
-    if handle and not str(handle).startswith("@"):
+    if handle and not str(handle).startswith("@") and not re.search(r"\s", str(handle)):
         handle = "@" + str(handle)
     name = str(name).strip() if name else None
     return (name or handle), handle
@@ -386,11 +386,14 @@ def social_quote(doc):
     text = (doc.get("text") or "").strip()
     if word_count(text) < MIN_ATTRIBUTED_WORDS:
         return None
+    if text == (doc.get("title") or "").strip() and "\n" not in text:
+        return None     # a link share (HN story): the headline is the article's words, not the poster's
     if len(text) > MAX_SOCIAL_QUOTE_CHARS:
         cut = [e for _s, e in sentence_spans(text) if e <= MAX_SOCIAL_QUOTE_CHARS]
         text = text[:cut[-1]] if cut else text[:MAX_SOCIAL_QUOTE_CHARS]
     speaker, handle = social_author(doc)
-    role = f"{handle} on {doc.get('publisher') or doc.get('site') or 'social media'}" if handle else None
+    where = doc.get("publisher") or doc.get("site") or "social media"
+    role = f"{handle} on {where}" if handle and handle.lstrip("@") != speaker else f"on {where}"
     offset = (doc.get("text") or "").find(text)
     return {"speaker": speaker, "role": role, "text": text, "position": max(offset, 0)}
 
@@ -488,7 +491,7 @@ def enrich_stories(db):
     """Extract quotes for every document in a story; idempotent. Returns counts."""
     counts = {"quotes_documents": 0, "quotes_added": 0, "quotes_updated": 0, "quotes_removed": 0}
     rows = db.query(
-        "select id, kind, text, extra, author, publisher, site, story_id from documents "
+        "select id, kind, title, text, extra, author, publisher, site, story_id from documents "
         "where story_id is not null and duplicate_of is null"
     )
     for doc in rows:

@@ -73,7 +73,7 @@ def _scores(cands, title_text=""):
     # the first sentences of a report carry the event: a small lead bonus
     scores = [s + (0.05 if c["order"][1] < 3 else 0.0) for s, c in zip(scores, cands)]
     # a sentence that leans on the one before it ("Hence, ...", "It ...") reads badly out of place
-    scores = [s - (0.08 if DANGLING_RE.match(c["text"]) else 0.0) for s, c in zip(scores, cands)]
+    scores = [s - (0.15 if DANGLING_RE.match(c["text"]) else 0.0) for s, c in zip(scores, cands)]
     # the reporter's own asides ("pointed me to", "I mentioned") are not the event
     scores = [s - (0.1 if FIRST_PERSON_RE.search(c["text"]) else 0.0) for s, c in zip(scores, cands)]
     return scores, sim
