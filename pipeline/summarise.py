@@ -80,12 +80,24 @@ def _scores(cands, title_text=""):
 
 
 def _best_combination(pool, scores, sim, lo, hi, sizes):
-    """The subset of `pool` (indices) within [lo, hi] words maximising centrality + diversity - redundancy."""
+    """The subset of `pool` (indices) within [lo, hi] words maximising centrality + diversity - redundancy.
+
+    Where the pool spans two or more outlets, a summary from a single outlet is the last resort.
+    """
+    want = min(2, len({scores[i][2] for i in pool}))
+    for min_outlets in range(want, 0, -1):
+        combo = _search(pool, scores, sim, lo, hi, sizes, min_outlets)
+        if combo is not None:
+            return combo
+    return None
+
+
+def _search(pool, scores, sim, lo, hi, sizes, min_outlets):
     best, best_value = None, None
     for size in sizes:
         for combo in itertools.combinations(pool, size):
             words = sum(scores[i][1] for i in combo)
-            if not lo <= words <= hi:
+            if not lo <= words <= hi or len({scores[i][2] for i in combo}) < min_outlets:
                 continue
             value = sum(scores[i][0] for i in combo)
             value += DIVERSITY_BONUS * (len({scores[i][2] for i in combo}) - 1)
