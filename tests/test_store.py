@@ -1,0 +1,93 @@
+"""pipeline.store.save_item: upserts, versions, relevance cut-off, skips, atomic writes."""
+import json
+
+import pytest
+
+from pipeline import dedup, store
+from pipeline.store import save_item, week_and_month
+from tests.collect_support import fixture, store_db
+
+SEED = fixture("002_ee4b015b54fba806.txt").decode("utf-8")
+
+
+def doc(**kw):
+    base = {"type": "document", "source": "bot", "url": "https://businessof.tech/2025/05/26/segment/",
+            "canonical_url": None, "kind": "podcast", "publisher": "Business of Tech",
+            "title": "Anthropic's Claude 4 Opus backlash", "author": "Dave Sobel",
+            "published": "2025-05-26T10:00:00+00:00", "text": SEED, "lang": "en", "guid": "bot-1", "extra": {"x": 1}}
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def db(tmp_path):
+    return store_db(tmp_path, {"name": "bot", "kind": "feed", "url": "https://businessof.tech/feed/"},
+                    {"name": "cooking", "kind": "feed", "url": "https://food.example/feed", "relevance_min": 0.5})
+
+
+def test_insert_then_unchanged_then_updated(db):
+    assert save_item(db, doc()) == "inserted"
+    assert save_item(db, doc(url="https://businessof.tech/2025/05/26/segment?utm_source=rss")) == "unchanged"
+    assert save_item(db, doc(text=SEED + "\n\nCorrection: the model is Claude Opus 4.")) == "updated"
+    [row] = db["documents"].rows
+    assert row["canonical_url"] == "https://businessof.tech/2025/05/26/segment"
+    assert row["site"] == "businessof.tech" and row["kind"] == "podcast"
+    assert row["published_week"] == "2025-W22" and row["published_month"] == "2025-05"
+    assert row["word_count"] > 100 and row["relevance"] > 0.5 and row["simhash"]
+    assert row["content_hash"] == dedup.content_hash(SEED + "\n\nCorrection: the model is Claude Opus 4.")
+    assert json.loads(row["extra"]) == {"x": 1}
+    assert db["document_versions"].count == 2
+    # FTS triggers keep search in step.
+    assert list(db.query("select rowid from documents_fts where documents_fts match 'blackmail'"))
+
+
+def test_same_guid_new_link_updates_the_same_row(db):
+    save_item(db, doc())
+    assert save_item(db, doc(url="https://businessof.tech/moved", text=SEED + " Updated.")) == "updated"
+    assert db["documents"].count == 1
+
+
+def test_offtopic_is_counted_not_stored(db):
+    cooking = doc(source="cooking", url="https://food.example/soup", title="A winter soup",
+                  text="Chop the onions and carrots, simmer with stock for forty minutes, season and serve. " * 20,
+                  kind="article", guid="s1")
+    assert save_item(db, cooking) == "offtopic"
+    assert save_item(db, doc(source="cooking", guid="s2")) == "inserted"  # on-topic passes the source's 0.5
+    assert db["documents"].count == 1
+    assert save_item(db, cooking, relevance_min=0) == "inserted"  # explicit cut-off wins
+
+
+def test_bad_items_are_skips_on_the_run_and_the_source(db):
+    assert save_item(db, doc(text="   "), run_id=7) == "skipped"
+    assert save_item(db, doc(url="javascript:alert(1)"), run_id=7) == "skipped"
+    assert save_item(db, doc(kind="tweet"), run_id=7) == "skipped"
+    assert save_item(db, {"type": "skip", "source": "bot", "url": "https://x", "reason": "HTTP 500"}, run_id=7) == "skipped"
+    assert save_item(db, "not a dict") == "skipped"
+    assert db["documents"].count == 0
+    skips = list(db.query("select * from skips where run_id = 7 order by id"))
+    assert [s["reason"] for s in skips][0] == "document without text" and len(skips) == 4
+    src = next(db.query("select * from sources where name = 'bot'"))
+    assert src["n_skipped"] == 4 and src["last_error"] == "HTTP 500"
+
+
+def test_text_is_stored_as_text(db):
+    hostile = doc(title="<script>alert(1)</script> Claude", text=SEED + "\x00\x07 <img src=x onerror=alert(1)>")
+    save_item(db, hostile)
+    [row] = db["documents"].rows
+    assert "\x00" not in row["text"] and row["text"].endswith("<img src=x onerror=alert(1)>")
+    assert row["title"] == "<script>alert(1)</script> Claude"  # stored verbatim; escaping is the renderer's job
+
+
+def test_a_failure_mid_write_leaves_no_half_row(db, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(store.dedup, "find_near_duplicates", boom)
+    assert save_item(db, doc()) == "skipped"
+    assert db["documents"].count == 0 and db["document_versions"].count == 0
+    assert "disk on fire" in next(db.query("select reason from skips"))["reason"]
+
+
+def test_week_and_month():
+    assert week_and_month("2025-05-22T16:43:00+00:00") == ("2025-W21", "2025-05")
+    assert week_and_month("garbage") == (None, None)
+    assert week_and_month(None) == (None, None)
