@@ -2,7 +2,6 @@
 import html
 
 from datasette import hookimpl
-from datasette.utils import escape_fts
 
 MARK_OPEN, MARK_CLOSE = "\x02", "\x03"
 
@@ -16,11 +15,16 @@ def mark_html(value):
 
 
 def fts_query(value):
-    """Quote each term so any user text is a valid FTS5 query; blank matches nothing."""
-    value = (value or "").strip()
-    if not value:
-        return '""'
-    return escape_fts(value.replace("\x00", " "))
+    """Quote each term so any user text is a valid FTS5 query (all terms, `term*` = prefix)."""
+    terms = []
+    for raw in str(value or "").replace('"', " ").replace("\x00", " ").split()[:32]:
+        prefix = raw.endswith("*") and len(raw.rstrip("*")) > 1
+        term = raw.rstrip("*") if prefix else raw
+        if term.strip("*"):
+            terms.append(f'"{term}"' + ("*" if prefix else ""))
+    # An empty phrase is valid FTS5 and matches nothing: a blank search lists nothing.
+    return " ".join(terms) or '""'
+
 
 
 @hookimpl

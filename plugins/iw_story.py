@@ -1,4 +1,5 @@
 """Story pages: /stories/{id} (HTML and .json), and its brief at /stories/{id}/brief(.json|.md)."""
+import importlib
 import json
 import urllib.parse
 
@@ -144,7 +145,8 @@ def brief_html(markdown_text):
 
 
 def story_id_from(request):
-    return urllib.parse.unquote(request.url_vars["story_id"])
+    from datasette.utils import tilde_decode
+    return tilde_decode(urllib.parse.unquote(request.url_vars["story_id"]))
 
 
 def story_path(datasette, story_id, suffix=""):
@@ -190,18 +192,19 @@ async def story_json(request, datasette):
 
 
 async def build_brief_data(datasette, story_id):
-    """Call pipeline.brief.build_brief on a read-only connection; (data, error message)."""
+    """Build and render the brief on a read-only connection: ({data, markdown}, None) or (None, error)."""
     try:
-        from pipeline import brief as brief_module
+        brief_module = importlib.import_module("pipeline.brief")
     except ImportError:
         return None, "Briefs are not available in this install yet (pipeline.brief is missing)."
     import sqlite_utils
 
     def build(conn):
         try:
-            return brief_module.build_brief(sqlite_utils.Database(conn), story_id), None
+            data = brief_module.build_brief(sqlite_utils.Database(conn), story_id)
         except brief_module.BriefError as e:
             return None, str(e)
+        return {"data": data, "markdown": brief_module.render_brief_markdown(data)}, None
 
     return await datasette.get_database(DB_NAME).execute_fn(build)
 
@@ -210,11 +213,8 @@ async def brief_page(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief")
     if redirect:
         return redirect
-    data, error = await build_brief_data(datasette, story_id)
-    body = None
-    if data is not None:
-        from pipeline.brief import render_brief_markdown
-        body = brief_html(render_brief_markdown(data))
+    brief, error = await build_brief_data(datasette, story_id)
+    body = brief_html(brief["markdown"]) if brief else None
     db = datasette.get_database(DB_NAME)
     headline = (await db.execute("select headline from stories where id = ?", [story_id])).first()
     return Response.html(await datasette.render_template(
@@ -230,21 +230,20 @@ async def brief_json(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief.json")
     if redirect:
         return redirect
-    data, error = await build_brief_data(datasette, story_id)
-    if data is None:
+    brief, error = await build_brief_data(datasette, story_id)
+    if brief is None:
         return Response.json({"ok": False, "error": error}, status=503)
-    return Response.json(data, default=str)
+    return Response.json(brief["data"], default=str)
 
 
 async def brief_markdown(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief.md")
     if redirect:
         return redirect
-    data, error = await build_brief_data(datasette, story_id)
-    if data is None:
+    brief, error = await build_brief_data(datasette, story_id)
+    if brief is None:
         return Response.text(error + "\n", status=503)
-    from pipeline.brief import render_brief_markdown
-    return Response(render_brief_markdown(data), content_type="text/markdown; charset=utf-8")
+    return Response(brief["markdown"], content_type="text/markdown; charset=utf-8")
 
 
 async def stories_index(request, datasette):

@@ -226,6 +226,8 @@ def build_catalog_db(path, shared=None):
                        "counts": json.dumps({"inserted": len(docs)}), "errors": "[]"}, pk="id", replace=True)
     db["skips"].insert({"id": 1, "run_id": 1, "source": "mirror", "url": "https://mirror.example/x",
                         "reason": "page over 5 MB", "at": "2025-05-30T08:00:30+00:00"}, pk="id", replace=True)
+    # Everything into the main file, so a plain file copy carries all of it.
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return db
 
 

@@ -1,0 +1,440 @@
+"""The Datasette catalog: every page, stored query and feed, through datasette.client."""
+import html.parser
+import json
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from pipeline.serve import make_datasette
+from tests.catalog_fixture import (CLAUDE_STORY, HOSTILE_TITLE, MERGED_STORY, VB_TITLE,
+                                   build_catalog_db)
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(scope="session")
+def catalog_path(tmp_path_factory, shared):
+    path = tmp_path_factory.mktemp("catalog") / "catalog.db"
+    build_catalog_db(path, shared)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ds(catalog_path):
+    return make_datasette(catalog_path)
+
+
+async def get(ds, path, status=200):
+    response = await ds.client.get(path)
+    assert response.status_code == status, (path, response.status_code, response.text[:500])
+    return response
+
+
+async def rows(ds, path):
+    response = await get(ds, path)
+    return response.json()["rows"]
+
+
+class ActiveContent(html.parser.HTMLParser):
+    """Collects anything in a page that a browser would run: scripts, on* handlers, javascript: URLs."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found = []
+        self.in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.in_script = tag == "script"
+        for name, value in attrs:
+            value = (value or "").strip().lower()
+            if name.startswith("on") and "alert" in value:
+                self.found.append(f"<{tag} {name}={value!r}>")
+            if name in ("href", "src", "action", "formaction") and value.startswith(("javascript:", "data:")):
+                self.found.append(f"<{tag} {name}={value!r}>")
+
+    def handle_endtag(self, tag):
+        self.in_script = False
+
+    def handle_data(self, data):
+        if self.in_script and "alert(" in data:
+            self.found.append(f"script: {data[:80]!r}")
+
+
+def assert_inert(page_html):
+    """The hostile document's markup must reach the page as text only."""
+    parser = ActiveContent()
+    parser.feed(page_html)
+    assert parser.found == []
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+def test_make_datasette_refuses_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        make_datasette(tmp_path / "nope.db")
+
+
+async def test_database_is_mounted_as_incidentwire_read_only(ds):
+    assert list(ds.databases) == ["incidentwire"]
+    data = (await get(ds, "/-/databases.json")).json()["databases"]
+    assert [d["name"] for d in data] == ["incidentwire"]
+
+
+async def test_metadata_describes_every_table_and_column(ds, catalog_path):
+    import sqlite3
+    instance = await ds.get_instance_metadata()
+    assert instance["title"] == "incidentwire"
+    assert instance.get("license") and instance.get("source")
+    assert (await ds.get_column_metadata("incidentwire", "documents", "duplicate_of"))["description"]
+    from pipeline.serve import ROOT
+    metadata = json.loads((ROOT / "datasette_metadata.json").read_text())
+    tables = metadata["databases"]["incidentwire"]["tables"]
+    conn = sqlite3.connect(catalog_path)
+    names = [r[0] for r in conn.execute(
+        "select name from sqlite_master where type='table' and name not like 'documents_fts%' "
+        "and name not like 'stories_fts%' and name not like 'sqlite_%'")]
+    for table in names:
+        assert table in tables, f"{table} has no description"
+        assert tables[table].get("description")
+        columns = [r[1] for r in conn.execute(f"pragma table_info([{table}])")]
+        assert set(columns) <= set(tables[table]["columns"]), (table, set(columns) - set(tables[table]["columns"]))
+
+
+async def test_home_page_has_search_and_links(ds):
+    page = (await get(ds, "/")).text
+    assert 'action="/incidentwire/search"' in page and 'name="q"' in page
+    for href in ("/incidentwire/week", "/incidentwire/new_stories", "/incidentwire/entity_stories",
+                 "/incidentwire/system_cards", "/incidentwire/new_stories.atom", "/incidentwire/digest_feed.atom"):
+        assert f'href="{href}"' in page
+    assert f'href="/stories/{CLAUDE_STORY}"' in page
+    assert "/static/incidentwire.css" in page
+    assert_inert(page)
+
+
+async def test_database_page_hides_internal_tables(ds):
+    data = (await get(ds, "/incidentwire.json")).json()
+    hidden = {t["name"] for t in data["tables"] if t["hidden"]}
+    assert {"embeddings", "_migrations", "story_redirects", "documents_fts"} <= hidden
+    visible = {t["name"] for t in data["tables"] if not t["hidden"]}
+    assert {"documents", "stories", "quotes", "digests", "sources"} <= visible
+    for name in ("search", "week", "new_stories", "digest_feed", "entity_stories", "system_cards"):
+        query = await ds.get_query("incidentwire", name)
+        assert query is not None and query.title and query.description, name
+
+
+@pytest.mark.parametrize("table", ["documents", "stories", "sources", "entities", "document_entities",
+                                   "document_versions", "quotes", "digests", "runs", "skips"])
+async def test_every_table_page_renders_and_is_inert(ds, table):
+    page = (await get(ds, f"/incidentwire/{table}")).text
+    assert_inert(page)
+    assert (await get(ds, f"/incidentwire/{table}.json")).json()["ok"] is True
+
+
+async def test_documents_table_facets_sort_and_labels(ds):
+    data = (await get(ds, "/incidentwire/documents.json?_extra=facet_results")).json()
+    facets = set(data["facet_results"]["results"])
+    assert {"kind", "publisher", "published_month", "published_week", "source_id"} <= facets
+    published = [r["published"] for r in data["rows"] if r["published"]]
+    assert published == sorted(published, reverse=True)
+    labels = (await get(ds, "/incidentwire/documents.json?_labels=on&id=4")).json()["rows"][0]
+    assert labels["source_id"]["label"] == "venturebeat"
+
+
+async def test_stories_table_facets_by_category_and_entity(ds):
+    data = (await get(ds, "/incidentwire/stories.json?_extra=facet_results")).json()
+    facets = data["facet_results"]["results"]
+    assert "categories" in facets and "entities" in facets
+    assert {r["value"] for r in facets["categories"]["results"]} >= {"deception", "whistleblowing"}
+
+
+async def test_row_pages_are_inert(ds):
+    for path in ("/incidentwire/documents/9", "/incidentwire/quotes/3", f"/incidentwire/stories/{CLAUDE_STORY}",
+                 "/incidentwire/document_versions/2"):
+        assert_inert((await get(ds, path)).text)
+
+
+async def test_hostile_title_is_shown_as_text_on_the_row_page(ds):
+    page = (await get(ds, "/incidentwire/documents/9")).text
+    assert "&lt;script&gt;alert(" in page
+    assert '<a href="javascript:' not in page
+
+
+async def test_digest_markdown_is_rendered_and_sanitised(ds):
+    page = (await get(ds, "/incidentwire/digests/2025-W21")).text
+    assert "<blockquote>" in page and "<strong>Why it matters for MSPs:</strong>" in page
+    assert_inert(page)
+    table = (await get(ds, "/incidentwire/digests")).text
+    assert_inert(table)
+
+
+async def test_story_id_cells_link_to_story_pages(ds):
+    page = (await get(ds, "/incidentwire/documents?story_id=" + CLAUDE_STORY)).text
+    assert f'<a href="/stories/{CLAUDE_STORY}">' in page
+
+
+# --- stored query: search --------------------------------------------------------------------
+
+async def test_search_ranks_title_matches_first_and_labels_stories(ds):
+    found = await rows(ds, "/incidentwire/search.json?q=blackmail")
+    ids = [r["id"] for r in found]
+    assert {6, 9, 4, 5} <= set(ids)
+    # Title hits (Business of Tech, the mirror) outrank text-only hits (VentureBeat and its copy).
+    assert max(ids.index(6), ids.index(9)) < min(ids.index(4), ids.index(5))
+    scores = [r["score"] for r in found]
+    assert scores == sorted(scores)
+    assert all(r["story_id"] == CLAUDE_STORY and r["story"].startswith("Anthropic faces backlash") for r in found)
+    assert "<mark>" in found[0]["snippet_html"] + found[0]["title_html"]
+
+
+async def test_search_snippets_escape_scraped_markup(ds):
+    hostile = [r for r in await rows(ds, "/incidentwire/search.json?q=mirror") if r["id"] == 9][0]
+    assert "<script>" not in hostile["title_html"] and "&lt;script&gt;" in hostile["title_html"]
+    assert "<a href" not in hostile["snippet_html"]
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("kind=podcast", {6}),
+    ("kind=article&source=VentureBeat", {4}),
+    ("source=violethoward", {5}),
+    ("since=2025-05-24", {6, 9}),
+    ("until=2025-05-22", {4}),
+    ("since=2025-05&until=2025-05-23", {4, 5}),
+])
+async def test_search_filters(ds, query, expected):
+    found = await rows(ds, f"/incidentwire/search.json?q=blackmail&{query}")
+    assert {r["id"] for r in found} == expected
+
+
+@pytest.mark.parametrize("q", ["", "   ", '"', "Claude's \"opus", "AND OR NOT", "(", "blackmail*", "x" * 300])
+async def test_search_never_errors_on_odd_input(ds, q):
+    import urllib.parse
+    response = await get(ds, "/incidentwire/search.json?q=" + urllib.parse.quote(q))
+    assert response.json()["ok"] is True
+
+
+async def test_search_page_html(ds):
+    page = (await get(ds, "/incidentwire/search?q=blackmail")).text
+    assert "<mark>blackmail</mark>" in page.lower() or "<mark>Blackmail</mark>" in page
+    assert 'href="/incidentwire/search.atom?q=blackmail"' in page
+    assert f'href="/stories/{CLAUDE_STORY}"' in page
+    assert "syndicated copy" in page
+    assert "&lt;script&gt;alert(" in page
+    assert_inert(page)
+    empty = (await get(ds, "/incidentwire/search")).text
+    assert "Type words to find" in empty
+
+
+# --- stored queries: week, new stories, entities, system cards --------------------------------
+
+async def test_week_ranks_stories_by_heat(ds):
+    found = await rows(ds, "/incidentwire/week.json?week=2025-W21")
+    assert found[0]["story_id"] == CLAUDE_STORY
+    heats = [r["heat"] for r in found]
+    assert heats == sorted(heats, reverse=True)
+    assert all(r["week"] == "2025-W21" for r in found)
+    latest = await rows(ds, "/incidentwire/week.json")
+    assert latest and latest[0]["week"] == "2025-W22"
+    assert await rows(ds, "/incidentwire/week.json?week=1999-W01") == []
+    page = (await get(ds, "/incidentwire/week?week=2025-W21")).text
+    assert "This week: 2025-W21" in page and f'href="/stories/{CLAUDE_STORY}"' in page
+    assert_inert(page)
+
+
+async def test_new_stories_newest_first(ds):
+    found = await rows(ds, "/incidentwire/new_stories.json")
+    first_seen = [r["first_seen"] for r in found]
+    assert first_seen == sorted(first_seen, reverse=True)
+    assert MERGED_STORY not in {r["story_id"] for r in found}
+    claude = [r for r in found if r["story_id"] == CLAUDE_STORY][0]
+    assert claude["first_reported_by"] == "VentureBeat"
+    assert_inert((await get(ds, "/incidentwire/new_stories")).text)
+
+
+async def test_entity_stories(ds):
+    found = await rows(ds, "/incidentwire/entity_stories.json?entity=claude-opus-4")
+    assert [(r["name"], r["story_id"]) for r in found] == [("Claude Opus 4", CLAUDE_STORY)]
+    page = (await get(ds, "/incidentwire/entity_stories")).text
+    assert "Anthropic" in page and "Claude Opus 4" in page
+    assert_inert(page)
+
+
+async def test_system_cards_with_versions_and_diffs(ds):
+    found = await rows(ds, "/incidentwire/system_cards.json")
+    assert {r["version_id"] for r in found} == {1, 2}
+    assert any(r["diff"] and r["diff"].startswith("--- v1") for r in found)
+    page = (await get(ds, "/incidentwire/system_cards")).text
+    assert '<pre class="iw-diff">' in page and "&lt;script&gt;alert(&#39;diff&#39;)" in page
+    assert_inert(page)
+
+
+# --- Atom feeds --------------------------------------------------------------------------------
+
+def parse_feed(text):
+    feed = ET.fromstring(text.encode("utf-8"))
+    assert feed.tag == ATOM + "feed"
+    return feed, feed.findall(ATOM + "entry")
+
+
+async def test_new_stories_feed(ds):
+    response = await get(ds, "/incidentwire/new_stories.atom")
+    assert response.headers["content-type"].startswith("application/xml")
+    feed, entries = parse_feed(response.text)
+    assert feed.find(ATOM + "title").text == "New stories"
+    titles = {e.find(ATOM + "title").text for e in entries}
+    assert "Anthropic faces backlash over Claude Opus 4 blackmail and whistleblowing behaviour" in titles
+    links = {e.find(ATOM + "link").get("href") for e in entries}
+    assert f"/stories/{CLAUDE_STORY}" in links
+
+
+async def test_search_feed_is_a_saved_search(ds):
+    response = await get(ds, "/incidentwire/search.atom?q=blackmail&kind=article")
+    _, entries = parse_feed(response.text)
+    titles = [e.find(ATOM + "title").text for e in entries]
+    assert VB_TITLE in titles and HOSTILE_TITLE in titles
+    # Scraped markup is escaped XML text, never markup, and javascript: never becomes a link.
+    assert "<script>" not in response.text
+    assert all(not (e.find(ATOM + "link").get("href") or "").startswith("javascript:") for e in entries)
+    content = [e.find(ATOM + "content") for e in entries]
+    assert all(c.get("type") == "text" for c in content)
+
+
+async def test_search_feed_with_no_results_is_still_a_feed(ds):
+    response = await get(ds, "/incidentwire/search.atom?q=zzzunseenword")
+    feed, entries = parse_feed(response.text)
+    assert entries == [] and feed.find(ATOM + "title").text == "Search documents"
+
+
+async def test_digest_feed_is_sanitised(ds):
+    response = await get(ds, "/incidentwire/digest_feed.atom")
+    _, entries = parse_feed(response.text)
+    assert [e.find(ATOM + "title").text for e in entries] == ["incidentwire weekly: 2025-W21"]
+
+
+async def test_digest_feed_strips_active_html(ds, catalog_path, tmp_path):
+    import shutil
+    import sqlite3
+    copy = tmp_path / "digest.db"
+    shutil.copy(catalog_path, copy)
+    conn = sqlite3.connect(copy)
+    conn.execute("update digests set html = ?", ['<p onclick="alert(1)">hi <script>alert(2)</script>'
+                                                 '<a href="javascript:alert(3)">x</a></p>'])
+    conn.commit()
+    conn.close()
+    response = await get(make_datasette(copy), "/incidentwire/digest_feed.atom")
+    _, entries = parse_feed(response.text)
+    content = entries[0].find(ATOM + "content").text
+    assert "<script>" not in content and "onclick" not in content and "javascript:" not in content
+
+
+# --- story pages -------------------------------------------------------------------------------
+
+async def test_story_page(ds):
+    page = (await get(ds, f"/stories/{CLAUDE_STORY}")).text
+    assert "<h1>Anthropic faces backlash over Claude Opus 4 blackmail and whistleblowing behaviour</h1>" in page
+    first = page.split('class="iw-first-report"')[1].split("</div>")[0]
+    assert "VentureBeat" in first and "2025-05-22 16:43" in first
+    timeline = page.split('class="iw-timeline"')[1].split("</ol>")[0]
+    assert "Anthropic faces backlash to Claude 4 Opus behavior" in timeline
+    assert "The Business of Tech" in timeline and "Ratting" in timeline
+    assert "Introducing Claude 4" in timeline and "System Card: Claude Opus 4" in timeline
+    also = timeline.split("Also published at:")[1].split("</p>")[0]
+    assert "violethoward.com" in also
+    assert timeline.count("violethoward.com</a>") == 1  # the copy sits under its original only
+    assert "Sam Bowman, Anthropic AI alignment researcher" in page
+    assert "HAVE YOU LOST YOUR MINDS?" in page
+    reactions = page.split("<h2>Reactions</h2>")[1]
+    assert "@Teknium1" in reactions and "@ScottDavidKeefe" in reactions
+    assert "whistleblowing" in page and "Claude Opus 4</a>" in page
+    assert 'href="/stories/s-aiid-' in page.split("<h2>Related stories</h2>")[1]
+    assert f'href="/stories/{CLAUDE_STORY}/brief"' in page
+    assert "&lt;script&gt;alert(" in page
+    assert_inert(page)
+
+
+async def test_story_json(ds):
+    data = (await get(ds, f"/stories/{CLAUDE_STORY}.json")).json()
+    assert data["story"]["id"] == CLAUDE_STORY
+    assert data["first_reported_by"]["publisher"] == "VentureBeat"
+    assert [c["publisher"] for d in data["timeline"] for c in d["also_published_at"]] == ["violethoward.com"]
+    assert {q["speaker"] for q in data["quotes"]} >= {"Sam Bowman", "Austin Allred"}
+
+
+async def test_merged_story_redirects(ds):
+    response = await get(ds, f"/stories/{MERGED_STORY}", status=302)
+    assert response.headers["location"] == f"/stories/{CLAUDE_STORY}"
+    response = await get(ds, f"/stories/{MERGED_STORY}/brief.json", status=302)
+    assert response.headers["location"] == f"/stories/{CLAUDE_STORY}/brief.json"
+
+
+async def test_unknown_story_is_a_404_page(ds):
+    response = await get(ds, "/stories/no-such-story", status=404)
+    assert "No story with id" in response.text
+    await get(ds, "/stories/no-such-story/brief", status=404)
+    # Datasette turns %-escapes into its ~ escapes with a redirect first.
+    redirect = await get(ds, "/stories/%3Cscript%3Ealert(1)%3C", status=302)
+    response = await get(ds, redirect.headers["location"], status=404)
+    assert "&lt;script&gt;" in response.text
+    assert_inert(response.text)
+
+
+async def test_stories_index_redirects_to_new_stories(ds):
+    response = await get(ds, "/stories", status=302)
+    assert response.headers["location"] == "/incidentwire/new_stories"
+
+
+# --- briefs --------------------------------------------------------------------------------------
+
+async def test_brief_page_and_json(ds):
+    pytest.importorskip("pipeline.brief")
+    page = (await get(ds, f"/stories/{CLAUDE_STORY}/brief")).text
+    assert 'class="iw-brief"' in page and "VentureBeat" in page
+    assert_inert(page)
+    data = (await get(ds, f"/stories/{CLAUDE_STORY}/brief.json")).json()
+    assert isinstance(data, dict) and data
+    markdown = (await get(ds, f"/stories/{CLAUDE_STORY}/brief.md")).text
+    assert "VentureBeat" in markdown
+
+
+async def test_brief_without_the_brief_module(ds, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pipeline.brief", None)
+    page = (await get(ds, f"/stories/{CLAUDE_STORY}/brief", status=503)).text
+    assert "not available" in page
+    data = (await get(ds, f"/stories/{CLAUDE_STORY}/brief.json", status=503)).json()
+    assert data["ok"] is False
+
+
+def test_brief_markdown_is_sanitised():
+    from plugins.iw_story import brief_html
+    out = str(brief_html("# T\n\n<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>"))
+    assert "<h1>T</h1>" in out
+    assert_inert(out)
+
+
+# --- read-only ---------------------------------------------------------------------------------
+
+async def test_no_write_endpoints(ds):
+    before = len(await rows(ds, "/incidentwire/documents.json?_size=max"))
+    for path, body in [("/incidentwire/documents/-/insert", {"row": {"url": "x", "kind": "article"}}),
+                       ("/incidentwire/-/create", {"table": "t", "columns": [{"name": "id"}]}),
+                       ("/incidentwire/documents/1/-/delete", {}),
+                       ("/incidentwire/-/query", {"sql": "delete from documents"})]:
+        response = await ds.client.post(path, json=body)
+        # (1.0a41 answers a POST to /-/query with a 500 from its own routing: refused all the same.)
+        assert response.status_code >= 400, (path, response.status_code)
+    response = await ds.client.get("/incidentwire/-/query.json?sql=delete+from+documents")
+    assert response.status_code >= 400
+    assert len(await rows(ds, "/incidentwire/documents.json?_size=max")) == before > 0
+
+
+async def test_arbitrary_sql_can_be_switched_off(catalog_path):
+    locked = make_datasette(catalog_path, settings={"default_allow_sql": False})
+    response = await locked.client.get("/incidentwire/-/query.json?sql=select+1")
+    assert response.status_code == 403
+    assert await rows(locked, "/incidentwire/search.json?q=blackmail")
+    open_ds = make_datasette(catalog_path)
+    assert (await open_ds.client.get("/incidentwire/-/query.json?sql=select+1")).status_code == 200
+
+
+async def test_robots_txt_blocks_crawlers(ds):
+    assert "Disallow: /" in (await get(ds, "/robots.txt")).text
