@@ -8,10 +8,22 @@ from pipeline.database import open_db
 from pipeline.loopback import LoopbackServer
 
 DEMO_DIR = pathlib.Path(__file__).resolve().parent.parent / "demo"
+# The snapshot is served on this port when it is free: documents fetched from it keep the same
+# URLs on the next run, so running the demo twice over one database adds nothing.
+SITE_PORT = 8765
 
 
 def say(message):
     print(message, file=sys.stderr, flush=True)
+
+
+def start_site_server():
+    """Serve demo/site on SITE_PORT, or on any free port when that one is taken."""
+    try:
+        return LoopbackServer(DEMO_DIR / "site", port=SITE_PORT).start()
+    except OSError:
+        say(f"Port {SITE_PORT} is taken; serving the snapshot on a free port (its URLs will differ from earlier runs)")
+        return LoopbackServer(DEMO_DIR / "site").start()
 
 
 def story_weeks(db):
@@ -38,7 +50,7 @@ def run_demo(db_path, port=8001, serve=True, out_dir="digests", model=None):
     from pipeline.pipeline import run_pipeline
 
     started = time.monotonic()
-    server = LoopbackServer(DEMO_DIR / "site").start()
+    server = start_site_server()
     try:
         say(f"Demo snapshot on {server.url}/ (sources: {DEMO_DIR / 'sources.toml'})")
         config = load_config(DEMO_DIR / "sources.toml", base_url=server.url)

@@ -13,13 +13,13 @@ from pipeline.loopback import LoopbackServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SITE = ROOT / "demo" / "site"
-VB_URL = ("https://venturebeat.com/ai/anthropic-faces-backlash-to-claude-4-opus-behavior-that-"
-          "contacts-authorities-press-if-it-thinks-youre-doing-something-immoral/")
-WP_COPY_URL = ("https://violethoward.com/new/anthropic-faces-backlash-to-claude-4-opus-behavior-that-"
-               "contacts-authorities-press-if-it-thinks-youre-doing-something-egregiously-immoral/")
-BOT_URL = "https://businessoftech.demo.invalid/2025/05/26/anthropic-claude-4-opus-backlash/"
-ANTHROPIC_POSTS = ["https://www.anthropic.com/news/claude-4",
-                   "https://www.anthropic.com/news/activating-asl3-protections"]
+# Pages served on loopback keep their loopback URL (the store trusts a canonical URL on the same
+# host only), so the end-to-end test finds them by the path of their URL.
+VB_PAGE = "%/venturebeat/ai/anthropic-faces-backlash-to-claude-4-opus-behavior%"
+WP_COPY = ("https://violethoward.com/new/anthropic-faces-backlash-to-claude-4-opus-behavior-that-"
+           "contacts-authorities-press-if-it-thinks-youre-doing-something-egregiously-immoral%")
+BOT_PAGE = "%/businessoftech/2025/05/26/anthropic-claude-4-opus-backlash%"
+ANTHROPIC_POSTS = ["%/labs/anthropic-news/claude-4%", "%/labs/anthropic-news/activating-asl3-protections%"]
 
 
 def plain(fragment):
@@ -129,9 +129,9 @@ def demo(demo_db):
     return open_db(str(demo_db))
 
 
-def doc(db, canonical):
-    rows = list(db["documents"].rows_where("canonical_url = ?", [canonical]))
-    assert rows, f"no document with canonical URL {canonical}"
+def doc(db, pattern):
+    rows = list(db["documents"].rows_where("url like ? or canonical_url like ?", [pattern, pattern]))
+    assert len(rows) == 1, f"{len(rows)} documents match {pattern}"
     return rows[0]
 
 
@@ -145,15 +145,15 @@ def test_demo_has_documents_stories_and_a_digest(demo):
 
 
 def test_demo_groups_the_claude_opus_4_coverage(demo):
-    original = doc(demo, VB_URL)
+    original = doc(demo, VB_PAGE)
     story = original["story_id"]
     assert story
-    copy = doc(demo, WP_COPY_URL)
+    copy = doc(demo, WP_COPY)
     assert copy["duplicate_of"] == original["id"] and copy["story_id"] == story
-    assert doc(demo, BOT_URL)["story_id"] == story
+    assert doc(demo, BOT_PAGE)["story_id"] == story
     social = demo.execute("select count(*) from documents where kind = 'social' and story_id = ?", [story]).fetchone()[0]
     assert social >= 3
     assert demo.execute("select count(*) from documents where kind = 'system_card' and story_id = ?",
                         [story]).fetchone()[0] >= 1
-    for url in ANTHROPIC_POSTS:
-        assert doc(demo, url)["story_id"] == story, url
+    for pattern in ANTHROPIC_POSTS:
+        assert doc(demo, pattern)["story_id"] == story, pattern
