@@ -1,0 +1,175 @@
+"""End to end over a loopback HTTP server: every spider kind, second crawl (304s, no bodies),
+silent system-card change, address guard, robots.txt, Retry-After, run and source bookkeeping."""
+import json
+import shutil
+
+import pytest
+
+from pipeline.crawl import crawl_sources
+from pipeline.database import open_db
+from pipeline.loopback import LoopbackServer
+from tests.collect_support import FAST, FIXTURES, config, fixture, pdf_bytes
+from tests.test_spiders_system_cards import CARD_TEXT, INDEX
+
+PAGES = ["readability_theverge.html", "trafilatura_threatpost.com.android.html", "newspaper4k_cnn_article.html"]
+POST = " ".join(fixture("002_ee4b015b54fba806.txt").decode().split())[:400]
+
+
+def build_site(root, base):
+    """A static mirror: feed -> real pages, WordPress seed, card index + PDF, social API folders."""
+    (root / "pages").mkdir(parents=True)
+    for name in PAGES:
+        shutil.copy(FIXTURES / name, root / "pages" / name)
+    (root / "copy").mkdir()
+    shutil.copy(FIXTURES / PAGES[0], root / "copy/verge.html")  # the same page under another URL
+    entries = "".join(f"<item><title>Page {i}</title><link>{base}/pages/{n}?utm_source=rss</link><guid>p{i}</guid>"
+                      f"<description>summary {i}</description></item>" for i, n in enumerate(PAGES))
+    (root / "feed.xml").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Mirror</title>'
+                                   f"{entries}</channel></rss>")
+    wp = root / "wp-json/wp/v2/posts"
+    wp.mkdir(parents=True)
+    shutil.copy(FIXTURES / "wp_post_000_8692a8530e1160a9.json", wp / "index.json")
+    (root / "cards").mkdir()
+    (root / "cards/index.html").write_bytes(INDEX.replace(b"/cards/sonnet-model-card.html", b"/cards/missing.html"))
+    (root / "cards/claude-opus-4-system-card.pdf").write_bytes(pdf_bytes(CARD_TEXT, "Claude Opus 4 System Card"))
+    status = {"id": "1", "created_at": "2025-05-23T10:00:00Z", "url": f"{base}/@tester/1", "content": f"<p>{POST}</p>",
+              "account": {"acct": "tester", "display_name": "Tester"}}
+    for folder, body in [
+        ("api/v1/timelines/tag/aisafety", [status]),
+        ("hn/api/v1/search_by_date", {"hits": [{"objectID": "1", "title": "Claude Opus 4 blackmail in safety tests",
+                                               "author": "tester", "created_at": "2025-05-23T10:00:00Z"}], "nbPages": 1}),
+        ("xrpc/app.bsky.feed.searchPosts", {"posts": [{"uri": "at://did:plc:x/app.bsky.feed.post/1",
+                                                       "author": {"handle": "tester.bsky.social"},
+                                                       "record": {"text": POST, "createdAt": "2025-05-23T10:00:00Z"}}]}),
+    ]:
+        (root / folder).mkdir(parents=True)
+        (root / folder / "index.json").write_text(json.dumps(body))
+    (root / "t").mkdir()
+    (root / "t/ai.json").write_text(json.dumps([{"short_id": "a", "short_id_url": f"{base}/s/a",
+                                                 "title": "Claude Opus 4 system card and agent safety",
+                                                 "created_at": "2025-05-23T10:00:00Z", "submitter_user": "tester"}]))
+    (root / "r").mkdir()
+    (root / "r/new.rss").write_text(
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>r</title><entry><id>t3_1</id>'
+        f'<link href="{base}/r/1"/><title>Claude Opus 4 blackmail</title><author><name>/u/tester</name></author>'
+        f"<updated>2025-05-23T10:00:00Z</updated><content type=\"text\">{POST}</content></entry></feed>")
+
+
+def sources(base):
+    return [
+        {"name": "mirror-feed", "kind": "feed", "url": f"{base}/feed.xml"},
+        {"name": "violet", "kind": "wordpress", "url": f"{base}/wp-json/wp/v2/posts", "publisher": "VentureBeat"},
+        {"name": "cards", "kind": "system_cards", "url": f"{base}/cards/", "publisher": "Anthropic"},
+        {"name": "masto", "kind": "mastodon", "url": f"{base}/api/v1/timelines/tag/aisafety"},
+        {"name": "hn", "kind": "hn", "url": f"{base}/hn/api/v1/search_by_date", "query": "claude"},
+        {"name": "bsky", "kind": "bluesky", "url": f"{base}/xrpc/app.bsky.feed.searchPosts", "query": "claude"},
+        {"name": "lobsters", "kind": "lobsters", "url": f"{base}/t/ai.json"},
+        {"name": "reddit", "kind": "reddit", "url": f"{base}/r/new.rss"},
+        {"name": "page", "kind": "article", "url": f"{base}/copy/verge.html"},
+    ]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    server = LoopbackServer(root).start()
+    build_site(root, server.url)
+    yield root, server
+    server.stop()
+
+
+def test_end_to_end_then_second_crawl_downloads_no_bodies(site, tmp_path, monkeypatch):
+    root, server = site
+    monkeypatch.delenv("BLUESKY_HANDLE", raising=False)
+    db = open_db(tmp_path / "crawl.db")
+    cfg = config(sources(server.url))
+    counts = crawl_sources(db, cfg, settings_overrides=FAST)
+    assert counts["sources"]["mirror-feed"]["inserted"] == 3
+    # 3 feed pages + the article page (same text as a feed page: kept, linked) + WP + card + 5 social
+    assert counts["inserted"] == 11, counts
+    assert counts["sources"]["cards"]["skipped"] == 1  # the index links a card that is missing (404)
+    kinds = {r["kind"] for r in db.query("select distinct kind from documents")}
+    assert kinds == {"article", "system_card", "social"}
+    run = next(db.query("select * from runs order by id desc limit 1"))
+    assert run["command"] == "crawl" and run["finished"] and json.loads(run["counts"])["inserted"] == 11
+    src = {r["name"]: r for r in db["sources"].rows}
+    assert all(src[n]["etag"] and src[n]["last_crawled"] for n in src)
+    assert src["cards"]["last_error"] == "HTTP 404" and src["cards"]["consecutive_failures"] == 0
+    assert src["violet"]["last_error"] is None
+    pair = list(db.query("select id, duplicate_of from documents where url like '%verge%' order by id"))
+    assert len(pair) == 2 and pair[1]["duplicate_of"] == pair[0]["id"] and pair[0]["duplicate_of"] is None
+
+    bodies = server.stats["bodies"]
+    again = crawl_sources(db, cfg, settings_overrides=FAST)
+    assert server.stats["bodies"] == bodies, "a second crawl of unchanged sources downloaded bodies"
+    assert again["inserted"] == 0 and again["not_modified"] >= len(sources(server.url))
+
+    # The lab silently edits its card: only the card's body is downloaded; a new version with a diff.
+    card = root / "cards/claude-opus-4-system-card.pdf"
+    card.write_bytes(pdf_bytes(CARD_TEXT[:2] + ["We added a paragraph about agentic misuse safeguards."],
+                               "Claude Opus 4 System Card"))
+    third = crawl_sources(db, cfg, only=["cards"], settings_overrides=FAST)
+    assert third["updated"] == 1 and server.stats["bodies"] == bodies + 1
+    diff = next(db.query("select diff from document_versions where diff is not null"))["diff"]
+    assert "+We added a paragraph about agentic misuse safeguards." in diff
+
+
+def test_address_guard_refuses_private_hosts_unless_allowed(site, tmp_path):
+    root, server = site
+    db = open_db(tmp_path / "guard.db")
+    before = list(server.stats["paths"])
+    cfg = config([{"name": "sneaky", "kind": "feed", "url": f"{server.url}/feed.xml", "allow_private": False},
+                  {"name": "metadata", "kind": "article", "url": "http://169.254.169.254/latest/meta-data/",
+                   "allow_private": False}])
+    counts = crawl_sources(db, cfg, settings_overrides=FAST)
+    assert counts["refused"] == 2 and counts["inserted"] == 0
+    assert server.stats["paths"][len(before):] == []  # nothing reached the server, not even robots.txt
+    src = next(db.query("select * from sources where name = 'sneaky'"))
+    assert "loopback address" in src["last_error"] and src["consecutive_failures"] == 1
+    reasons = [r["reason"] for r in db.query("select reason from skips")]
+    assert any("metadata" in r for r in reasons)
+
+
+def test_robots_txt_retry_after_and_offtopic(site, tmp_path):
+    root, server = site
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    (root / "private").mkdir(exist_ok=True)
+    shutil.copy(FIXTURES / PAGES[1], root / "private/page.html")
+    calls = []
+
+    def flaky(handler):
+        calls.append(1)
+        if len(calls) == 1:
+            handler.send_response(503)
+            handler.send_header("Retry-After", "0")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        del server.httpd.hooks["/flaky.html"]
+        body = fixture(PAGES[2])
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server.httpd.hooks["/flaky.html"] = flaky
+    try:
+        db = open_db(tmp_path / "polite.db")
+        cfg = config([{"name": "private", "kind": "article", "url": f"{server.url}/private/page.html"},
+                      {"name": "flaky", "kind": "article", "url": f"{server.url}/flaky.html"},
+                      {"name": "strict", "kind": "article", "url": f"{server.url}/pages/{PAGES[0]}", "relevance_min": 0.9}])
+        counts = crawl_sources(db, cfg, settings_overrides=FAST)
+    finally:
+        (root / "robots.txt").unlink()
+    assert "/private/page.html" not in server.stats["paths"]
+    assert counts["sources"]["private"]["skipped"] == 1
+    assert "robots.txt" in next(db.query("select reason from skips where source = 'private'"))["reason"]
+    assert len(calls) == 2 and counts["sources"]["flaky"]["inserted"] == 1
+    assert counts["sources"]["strict"]["offtopic"] == 1 and counts["sources"]["strict"]["inserted"] == 0
+
+
+def test_unknown_source_name_is_reported(site, tmp_path):
+    db = open_db(tmp_path / "x.db")
+    counts = crawl_sources(db, config([]), only=["nope"])
+    assert counts["inserted"] == 0 and "unknown source 'nope'" in counts["errors"][0]
