@@ -49,16 +49,27 @@ def cli():
 @db_option
 @config_option
 @click.option("--source", "sources", multiple=True, help="Crawl only this source (repeatable)")
-def crawl(db_path, config_path, sources):
+@click.option("--redis", "redis_url", default=None, metavar="URL",
+              help="Scale out: share the crawl through Redis (also INCIDENTWIRE_REDIS_URL or [settings] redis_url)")
+@click.option("--workers", type=int, default=None, help="With Redis: local crawl workers to start (default 2)")
+@click.option("--worker", is_flag=True, help="With Redis: join the crawl in progress as a worker (never writes --db)")
+def crawl(db_path, config_path, sources, redis_url, workers, worker):
     """Run the spiders for enabled sources and store what they find."""
     from pipeline.config import ConfigError, load_config
     try:
         config = load_config(config_path)
     except ConfigError as e:
         fail(str(e))
-    from pipeline.crawl import crawl_sources
-    db = open_db(db_path)
-    counts = crawl_sources(db, config, only=list(sources))
+    from pipeline.scaleout import ScaleoutError, crawl_configured, redis_url_for, run_worker
+    try:
+        if worker:
+            url = redis_url_for(config, redis_url) or fail("--worker needs --redis URL (or redis_url in the config)")
+            counts = run_worker(db_path, config, url, only=list(sources))
+        else:
+            db = open_db(db_path)
+            counts = crawl_configured(db, config, only=list(sources), redis_url=redis_url, workers=workers)
+    except ScaleoutError as e:
+        fail(str(e))
     click.echo(json.dumps(counts, sort_keys=True))
 
 

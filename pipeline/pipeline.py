@@ -6,13 +6,13 @@ from pipeline.config import sync_sources
 
 def run_pipeline(db, config, weeks, out_dir="digests", model=None):
     """Crawl every enabled source, process new documents, write the digests for `weeks`."""
-    from pipeline.crawl import crawl_sources
     from pipeline.digest import write_digest
     from pipeline.process import process_documents
+    from pipeline.scaleout import crawl_configured  # local, or through Redis when configured
 
     sync_sources(db, config)
     seconds, t = {}, time.monotonic()
-    result = {"crawl": crawl_sources(db, config)}
+    result = {"crawl": crawl_configured(db, config)}
     seconds["crawl"], t = round(time.monotonic() - t, 3), time.monotonic()
     result["process"] = process_documents(db, model=model)
     seconds["process"], t = round(time.monotonic() - t, 3), time.monotonic()
