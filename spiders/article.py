@@ -45,11 +45,11 @@ class ArticleSpider(SourceSpider):
     def parse_article(self, response):
         if response.status == 304:
             return
-        problem = self.check_body(response)
+        problem = self.check_body(response, expect="html")
         if problem:
             yield self.skip(response.url, problem)
             return
-        article = extract_article(response.text, response.url)
+        article = extract_article(getattr(response, "text", None) or response.body, response.url)
         if not article:
             yield self.skip(response.url, "no article text found on the page")
             return

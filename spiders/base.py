@@ -141,8 +141,10 @@ class SourceSpider(scrapy.Spider):
             return "empty response"
         if len(body) > self.max_bytes:
             return f"response larger than {self.max_bytes} bytes"
-        if expect == "text" and looks_binary(body, ctype):
+        if expect in ("text", "html") and looks_binary(body, ctype):
             return f"binary content ({ctype or 'unknown type'}) where text was expected"
+        if expect == "html" and body.lstrip()[:1] in (b"{", b"["):
+            return "JSON where an HTML page was expected"
         return None
 
 

@@ -122,8 +122,11 @@ def _canonical_link(tree):
     return None
 
 
+MIN_ARTICLE_WORDS = 25  # fewer words than this is a menu or an error page, not an article
+
+
 def extract_article(html, url=None):
-    """Main text and metadata of an article page (trafilatura); None when no text is found."""
+    """Main text and metadata of an article page (trafilatura); None when no article text is found."""
     if isinstance(html, bytes):
         html = trafilatura.utils.decode_file(html)
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, favor_precision=True,
@@ -132,7 +135,7 @@ def extract_article(html, url=None):
         return None
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     text = clean_text(data.get("text") or "")
-    if not text:
+    if len(text.split()) < MIN_ARTICLE_WORDS:
         return None
     canonical = None
     try:

@@ -8,6 +8,7 @@ Options: doc_kind (article|blog|podcast|...), follow, full_text_words, max_entri
 Loopback: serve `feed.xml`/`index.xml`/`feed.json`, entry links pointing at pages on the server.
 """
 import json
+import re
 
 import feedparser
 
@@ -27,7 +28,16 @@ def parse_feed(body, content_type=""):
         return _parse_json_feed(body)
     parsed = feedparser.parse(body, response_headers={"content-type": content_type or "application/xml"})
     problem = None
-    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), HARMLESS_BOZO):
+    if isinstance(parsed.get("bozo_exception"), HARMLESS_BOZO):
+        # The declared charset was wrong and feedparser fell back to a guess; a statistical
+        # detector does better (a KOI8-R feed otherwise comes out as windows-1252 mojibake).
+        detected = _detect_encoding(body)
+        if detected and detected.replace("_", "-").lower() != (parsed.get("encoding") or "").lower():
+            text = body.decode(detected, errors="replace")
+            text = re.sub(r"^(\s*<\?xml[^>]*?)\s+encoding=[\"'][^\"']*[\"']", r"\1", text)
+            parsed = feedparser.parse(text)
+            problem = f"wrong or missing encoding: decoded as {detected}"
+    elif parsed.get("bozo"):
         problem = f"ill-formed feed ({type(parsed.bozo_exception).__name__}: {str(parsed.bozo_exception)[:120]})"
     entries = []
     for e in parsed.entries:
@@ -51,6 +61,12 @@ def parse_feed(body, content_type=""):
     if not entries and parsed.get("bozo"):
         problem = problem or "not a feed"
     return entries, meta, problem
+
+
+def _detect_encoding(body):
+    import charset_normalizer
+    best = charset_normalizer.from_bytes(body[:200_000]).best()
+    return best.encoding if best else None
 
 
 def _parse_json_feed(body):
@@ -133,8 +149,8 @@ class FeedSpider(SourceSpider):
         """An entry's page: the article text; the feed's summary when the page has none."""
         if response.status == 304:
             return
-        problem = self.check_body(response)
-        article = None if problem else extract_article(response.text, response.url)
+        problem = self.check_body(response, expect="html")
+        article = None if problem else extract_article(getattr(response, "text", None) or response.body, response.url)
         summary = fields["extra"].pop("summary", "")
         if not article:
             if summary:

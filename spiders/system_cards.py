@@ -82,7 +82,7 @@ class SystemCardsSpider(SourceSpider):
             yield self.document(response.url, pdf["text"], title=pdf["title"] or plain_title(link_text),
                                 published=published, extra={**validators, "format": "pdf"})
             return
-        problem = self.check_body(response)
+        problem = self.check_body(response, expect="html")
         article = None if problem else extract_article(getattr(response, "text", None) or body, response.url)
         if not article:
             yield self.skip(response.url, problem or "no card text found on the page")
