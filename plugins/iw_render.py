@@ -1,5 +1,6 @@
 """Cell rendering and navigation: <mark>-only snippets, story links, menu links."""
-import bleach
+import re
+
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
@@ -13,9 +14,25 @@ NAV = [
 ]
 
 
+MARK_SPLIT = re.compile(r"(</?mark>)")
+
+
 def only_marks(value):
-    """Markup that keeps <mark> and escapes everything else, whoever wrote the SQL."""
-    return Markup(bleach.clean(str(value), tags={"mark"}, attributes={}, strip=False))
+    """Markup that keeps bare <mark> tags and lets no other tag through, whoever wrote the SQL.
+
+    Values come from iw_mark_html (escaped text plus <mark>). A piece between marks holding a
+    raw < or > was not escaped, so it is escaped here; text without them cannot open a tag.
+    (bleach does the same job but took ~1 ms a cell, a quarter of a search page.)
+    """
+    pieces = []
+    for piece in MARK_SPLIT.split(str(value)):
+        if piece in ("<mark>", "</mark>"):
+            pieces.append(piece)
+        elif "<" in piece or ">" in piece:
+            pieces.append(str(escape(piece)))
+        else:
+            pieces.append(piece)
+    return Markup("".join(pieces))
 
 
 def story_link(datasette, story_id):
