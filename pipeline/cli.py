@@ -8,7 +8,14 @@ import click
 from pipeline.database import DEFAULT_DB, open_db
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
-db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
+
+
+def remember_db(ctx, param, value):
+    ctx.meta["db_path"] = value  # for the one-line storage errors in IncidentwireGroup
+    return value
+
+
+db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, callback=remember_db,
                          type=click.Path(dir_okay=False), help="SQLite database file")
 config_option = click.option("--config", "config_path", default="sources.toml", show_default=True,
                              type=click.Path(dir_okay=False), help="Sources config (TOML)")
@@ -39,7 +46,33 @@ def validate_week(ctx, param, value):
     return value
 
 
-@click.group(context_settings=CONTEXT)
+DB_HINTS = [  # (words in SQLite's message, what to do): SQLite rolled the failed transaction back
+    ("readonly", "the file or its folder is read-only; make both writable or pass --db FILE"),
+    ("full", "the disk is full; free some space and run again (nothing written so far is lost)"),
+    ("disk i/o", "writing failed (disk full or failing?); free space, check the disk and run again"),
+    ("unable to open", "the file or its folder cannot be opened for writing; check permissions"),
+    ("malformed", "the file is damaged; restore the last `incidentwire backup`"),
+    ("not a database", "this is not an incidentwire database; check --db"),
+]
+
+
+class IncidentwireGroup(click.Group):
+    """Storage and model failures end in one line for people, not a traceback."""
+
+    def invoke(self, ctx):
+        import sqlite3
+        try:
+            return super().invoke(ctx)
+        except sqlite3.Error as e:
+            hint = next((h for words, h in DB_HINTS if words in str(e).lower()), "see the message above")
+            fail(f"database {ctx.meta.get('db_path', DEFAULT_DB)}: {e}; {hint}")
+        except Exception as e:
+            if type(e).__name__ == "ModelError":  # pipeline.embed: names the file and checksum
+                fail(str(e))
+            raise
+
+
+@click.group(cls=IncidentwireGroup, context_settings=CONTEXT)
 @click.version_option(package_name="incidentwire")
 def cli():
     """incidentwire: track coverage of AI agent safety incidents."""
