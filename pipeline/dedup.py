@@ -3,6 +3,8 @@ import hashlib
 import re
 import unicodedata
 
+import numpy as np
+
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 SHINGLE = 4
 # Candidates: SimHash within this many bits (cheap, catches copies with some boilerplate).
@@ -47,12 +49,10 @@ def simhash(text, n=3):
     if not tokens:
         return None
     feats = [" ".join(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1))]
-    acc = [0] * 64
-    for f in feats:
-        h = _h64(f)
-        for bit in range(64):
-            acc[bit] += 1 if (h >> bit) & 1 else -1
-    value = sum(1 << bit for bit in range(64) if acc[bit] > 0)
+    hashes = np.fromiter((_h64(f) for f in feats), dtype=np.uint64, count=len(feats))
+    # Per bit position: how many feature hashes have it set; the majority decides the bit.
+    ones = ((hashes[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)).sum(axis=0)
+    value = sum(1 << bit for bit in range(64) if 2 * int(ones[bit]) > len(feats))
     return f"{value:016x}"
 
 
