@@ -5,6 +5,7 @@ and the tests call `crawl_sources` more than once per Python process. The child 
 item through `pipeline.store.save_item` as the item_scraped signal delivers it, so a crawl
 that is killed keeps everything saved up to that moment.
 """
+import collections
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import urllib.parse
 
 from pipeline.config import sync_sources
 from pipeline.runs import finish_run, now, start_run
@@ -184,8 +186,18 @@ def run_spiders(db_path, jobs, settings, run_id):
         crawler.signals.connect(on_error, signal=signals.spider_error)
         crawler.signals.connect(on_closed, signal=signals.spider_closed)
 
+    # Each source runs in its own crawler, so Scrapy's per-domain limits are per source. Sources
+    # that share a host (several feeds on one site) split that host's politeness budget instead.
+    hosts = collections.Counter(urllib.parse.urlsplit(job["source"]["url"]).hostname for job in jobs)
     for job in jobs:
-        crawler = process.create_crawler(spider_class(job["source"]["kind"]))
+        cls = spider_class(job["source"]["kind"])
+        sharing = hosts[urllib.parse.urlsplit(job["source"]["url"]).hostname]
+        if sharing > 1:
+            per_domain = max(1, int(settings.get("CONCURRENT_REQUESTS_PER_DOMAIN", 2)) // sharing)
+            cls = type(cls.__name__, (cls,), {"custom_settings": {
+                "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
+                "DOWNLOAD_DELAY": float(settings.get("DOWNLOAD_DELAY", 0)) * sharing}})
+        crawler = process.create_crawler(cls)
         attach(crawler, job)
         process.crawl(crawler, source=job["source"], state=job["state"], known=job["known"])
     process.start()

@@ -173,3 +173,16 @@ def test_unknown_source_name_is_reported(site, tmp_path):
     db = open_db(tmp_path / "x.db")
     counts = crawl_sources(db, config([]), only=["nope"])
     assert counts["inserted"] == 0 and "unknown source 'nope'" in counts["errors"][0]
+
+
+def test_shipped_sources_toml_is_valid_and_public():
+    import pathlib
+
+    from pipeline.config import load_config
+    path = pathlib.Path(__file__).resolve().parent.parent / "sources.toml"
+    cfg = load_config(path)
+    kinds = {s["kind"] for s in cfg["sources"]}
+    assert kinds == {"feed", "wordpress", "system_cards", "mastodon", "bluesky", "hn", "reddit", "lobsters"}
+    assert all(s["url"].startswith("https://") and not s["allow_private"] for s in cfg["sources"])
+    text = path.read_text()
+    assert text.count("[[source]]  #") == len(cfg["sources"])  # every source has its one-line comment
