@@ -87,11 +87,20 @@ def source_health(db):
 
 def child_command(db_path, config_path, week=None):
     """The argv of one pipeline run: the same code path as `incidentwire run`."""
-    argv = [sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')",
-            "run", "--db", str(db_path), "--config", str(config_path)]
+    # SIGTERM becomes SystemExit in the run: open transactions roll back on the way out.
+    code = ("import signal, sys; signal.signal(signal.SIGTERM, lambda *a: sys.exit(143)); "
+            "from pipeline.cli import cli; cli(prog_name='incidentwire')")
+    argv = [sys.executable, "-c", code, "run", "--db", str(db_path), "--config", str(config_path)]
     if week:  # default: the child's own current week, so a months-long watch moves on
         argv += ["--week", week]
     return argv
+
+
+def signal_group(child, signum):
+    try:
+        os.killpg(child.pid, signum)
+    except ProcessLookupError:  # already gone
+        pass
 
 
 def last_line(text):
@@ -106,8 +115,9 @@ def run_once(db, db_path, config_path, lock_handle, stop, week=None, log=print):
     argv = child_command(db_path, config_path, week)
     errors, result, status = [], {}, None
     try:
+        # Its own process group: a stop reaches the run and the crawl process it starts.
         child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 pass_fds=(lock_handle.fileno(),))
+                                 pass_fds=(lock_handle.fileno(),), start_new_session=True)
     except OSError as e:
         child, errors = None, [f"could not start a run: {e}"]
     if child is not None:
@@ -121,9 +131,9 @@ def run_once(db, db_path, config_path, lock_handle, stop, week=None, log=print):
         while child.poll() is None:
             if stop.is_set() and stopping_since is None:
                 stopping_since = time.monotonic()
-                child.send_signal(signal.SIGTERM)  # Scrapy stops the crawl cleanly on SIGTERM
+                signal_group(child, signal.SIGTERM)  # Scrapy stops the crawl cleanly on SIGTERM
             if stopping_since and time.monotonic() - stopping_since > GRACE_SECONDS:
-                child.kill()  # every stage is idempotent: the next run picks up what was left
+                signal_group(child, signal.SIGKILL)  # every stage is idempotent: nothing is lost
             time.sleep(0.2)
         for t in readers:
             t.join(timeout=5)
