@@ -166,3 +166,37 @@ def _try_lock(db_path):
         return True
     except WatchError:
         return False
+
+
+def test_watch_once_runs_the_real_pipeline_and_logs_stages(tmp_path):
+    """The real thing over the loopback demo mirror: per-stage counts, seconds and source health."""
+    import pathlib
+    import tomllib
+
+    from pipeline.loopback import LoopbackServer
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    demo = tomllib.loads((root / "demo" / "sources.toml").read_text(encoding="utf-8"))
+    keep = [s for s in demo["source"] if s["name"] in ("venturebeat-ai", "business-of-tech", "mistral-news")]
+    with LoopbackServer(root / "demo" / "site") as server:
+        lines = ["[settings]", "allow_private = true"]
+        for src in keep:
+            lines.append("[[source]]")
+            lines += [f"{k} = {json.dumps(v.replace('{base}', server.url) if isinstance(v, str) else v)}"
+                      for k, v in src.items()]
+        (tmp_path / "sources.toml").write_text("\n".join(lines) + "\n")
+        db_path = tmp_path / "iw.db"
+        out = subprocess.run(CLI + ["watch", "--once", "--db", str(db_path), "--config", str(tmp_path / "sources.toml"),
+                                    "--week", "2025-W21"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    [row] = watch_rows(db_path)
+    assert row["status"] == "ok" and json.loads(row["errors"]) == []
+    counts = json.loads(row["counts"])
+    assert counts["crawl"]["inserted"] > 0 and set(counts["crawl"]["sources"]) == {s["name"] for s in keep}
+    assert counts["process"]["embedded"] > 0
+    assert counts["digests"][0]["week"] == "2025-W21"
+    assert set(counts["seconds"]) == {"crawl", "process", "digest"} and counts["seconds_total"] > 0
+    assert counts["sources"] == {"enabled": 3, "ok": 3, "failing": {}}
+    assert not lock_path(db_path).read_text().strip(), "the lock file is emptied on exit"
+    status = subprocess.run(CLI + ["status", "--db", str(db_path)], capture_output=True, text=True)
+    assert status.returncode == 0 and "last run" in status.stdout
