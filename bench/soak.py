@@ -179,6 +179,14 @@ def wait_http(url, timeout=120):
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+def run_in_progress(db):
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return bool(conn.execute("select 1 from runs where command = 'watch' and status = 'running'").fetchone())
+    finally:
+        conn.close()
+
+
 def percentile(values, p):
     if not values:
         return float("nan")
@@ -197,6 +205,7 @@ def main(argv=None):
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="incidentwire-soak-"))
     site = work / "site"
+    site.mkdir()
     for name in ["robots.txt", "venturebeat", "violethoward", "businessoftech", "anthropic-system-cards",
                  "mastodon", "hn", "labs"]:
         src = ROOT / "demo" / "site" / name
@@ -237,6 +246,9 @@ def main(argv=None):
                 next_sample += args.sample_every
             time.sleep(0.2)
         # Let a run in progress finish, so the last figures are not half a run.
+        finish_by = time.monotonic() + 900
+        while watch.poll() is None and time.monotonic() < finish_by and run_in_progress(db):
+            time.sleep(1)
         watch.send_signal(signal.SIGTERM)
         watch.wait(timeout=900)
     finally:
