@@ -274,6 +274,8 @@ def crawl_with_redis(db, config, url, workers=None, only=None, run_id=None, remo
         if any(p.poll() is None for p in procs):
             return False
         local_done_at[:1] = local_done_at[:1] or [time.monotonic()]
+        if not seen and time.monotonic() - local_done_at[0] < (remote_wait if not procs else 0):
+            return False  # --workers 0: the crawl is all remote workers; wait for them to join
         running = [w for w, event in seen.items() if event != "finished"]
         if running and time.monotonic() - local_done_at[0] < remote_wait:
             return False

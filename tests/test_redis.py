@@ -130,3 +130,40 @@ def test_worker_without_redis_gives_one_line_error(tmp_path):
                           "--redis", f"redis://127.0.0.1:{port}/0"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert f"127.0.0.1:{port}" in out.stderr and out.stderr.strip().count("\n") == 0
+
+
+def test_one_setting_switches_the_cli_crawl_to_redis(tmp_path, redis_url):
+    """`redis_url` in sources.toml: `incidentwire crawl` becomes the writer with two local workers."""
+    import json
+    import sys
+    import tomllib
+
+    import redis
+
+    demo = tomllib.loads((ROOT / "demo" / "sources.toml").read_text(encoding="utf-8"))
+    keep = [s for s in demo["source"] if s["name"] in ("venturebeat-ai", "business-of-tech", "mistral-news")]
+    with LoopbackServer(SITE) as server:
+        lines = ["[settings]", "allow_private = true", f'redis_url = "{redis_url}"', "redis_workers = 2"]
+        for src in keep + [{"name": "gone", "kind": "feed", "url": "{base}/no/such/feed.xml", "allow_private": True}]:
+            lines.append("[[source]]")
+            lines += [f"{k} = {json.dumps(v.replace('{base}', server.url) if isinstance(v, str) else v)}"
+                      for k, v in src.items()]
+        (tmp_path / "sources.toml").write_text("\n".join(lines) + "\n")
+        out = subprocess.run([sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')",
+                              "crawl", "--db", str(tmp_path / "iw.db"), "--config", str(tmp_path / "sources.toml")],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        pages = page_counts(server)
+    assert out.returncode == 0, out.stderr[-3000:]
+    counts = json.loads(out.stdout)
+    assert counts["workers"] == 2 and counts["inserted"] > 0
+    assert all(n == 1 for n in pages.values()), pages
+    db = open_db(tmp_path / "iw.db")
+    health = {r["name"]: r for r in db.query("select * from sources")}
+    [run] = list(db.query("select * from runs where command = 'crawl'"))
+    db.close()
+    # Source health merged from the workers: the missing feed failed once, the rest are fine.
+    assert health["gone"]["consecutive_failures"] == 1 and "404" in health["gone"]["last_error"]
+    assert all(health[s["name"]]["consecutive_failures"] == 0 for s in keep)
+    assert all(health[s["name"]]["etag"] for s in keep)
+    assert run["status"] == "ok" and json.loads(run["counts"])["workers"] == 2
+    assert list(redis.Redis.from_url(redis_url).scan_iter(match="incidentwire:*")) == []
