@@ -1,7 +1,10 @@
 """Scrapy settings for every crawl: polite by default, overridable per call (tests, benches)."""
 
+from pipeline.config import DEFAULT_SETTINGS
+
 BASE = {
     "BOT_NAME": "incidentwire",
+    "USER_AGENT": DEFAULT_SETTINGS["user_agent"],  # names the project and a contact URL
     "ROBOTSTXT_OBEY": True,
     "AUTOTHROTTLE_ENABLED": True,
     "AUTOTHROTTLE_START_DELAY": 1.0,

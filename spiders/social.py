@@ -1,4 +1,8 @@
-"""Helpers shared by the social spiders (Mastodon, Bluesky, HN, Reddit, lobste.rs)."""
+"""Helpers shared by the social spiders (Mastodon, Bluesky, HN, Reddit, lobste.rs).
+
+Posts are short, so their relevance scores run low: a social source whose query or tag already
+selects the topic should set a low `relevance_min` (sources.toml uses 0.1).
+"""
 import json
 
 
