@@ -27,7 +27,13 @@ def fts_query(value):
 
 
 
+def fts_title_query(value):
+    """fts_query restricted to the title column."""
+    return "{title} : (" + fts_query(value) + ")"
+
+
 @hookimpl
 def prepare_connection(conn):
+    conn.create_function("iw_fts_title_query", 1, fts_title_query, deterministic=True)
     conn.create_function("iw_mark_html", 1, mark_html, deterministic=True)
     conn.create_function("iw_fts_query", 1, fts_query, deterministic=True)

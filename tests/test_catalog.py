@@ -181,8 +181,10 @@ async def test_search_ranks_title_matches_first_and_labels_stories(ds):
     assert {6, 9, 4, 5} <= set(ids)
     # Title hits (Business of Tech, the mirror) outrank text-only hits (VentureBeat and its copy).
     assert max(ids.index(6), ids.index(9)) < min(ids.index(4), ids.index(5))
-    scores = [r["score"] for r in found]
-    assert scores == sorted(scores)
+    assert [r["title_match"] for r in found] == sorted((r["title_match"] for r in found), reverse=True)
+    for tier in (0, 1):
+        scores = [r["score"] for r in found if r["title_match"] == tier]
+        assert scores == sorted(scores)
     assert all(r["story_id"] == CLAUDE_STORY and r["story"].startswith("Anthropic faces backlash") for r in found)
     assert "<mark>" in found[0]["snippet_html"] + found[0]["title_html"]
 
@@ -284,7 +286,7 @@ async def test_new_stories_feed(ds):
     titles = {e.find(ATOM + "title").text for e in entries}
     assert "Anthropic faces backlash over Claude Opus 4 blackmail and whistleblowing behaviour" in titles
     links = {e.find(ATOM + "link").get("href") for e in entries}
-    assert f"/stories/{CLAUDE_STORY}" in links
+    assert f"http://localhost/stories/{CLAUDE_STORY}" in links
 
 
 async def test_search_feed_is_a_saved_search(ds):
@@ -302,7 +304,7 @@ async def test_search_feed_is_a_saved_search(ds):
 async def test_search_feed_with_no_results_is_still_a_feed(ds):
     response = await get(ds, "/incidentwire/search.atom?q=zzzunseenword")
     feed, entries = parse_feed(response.text)
-    assert entries == [] and feed.find(ATOM + "title").text == "Search documents"
+    assert entries == [] and feed.find(ATOM + "title").text == "Search documents: zzzunseenword"
 
 
 async def test_digest_feed_is_sanitised(ds):
