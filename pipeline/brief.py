@@ -230,7 +230,7 @@ def story_facts(db, story_id, base_url=None):
     categories = playbook.story_categories(story)
     if not categories:
         from pipeline.entities import categorise
-        categories = categorise(" ".join((d.get("title") or "") + "\n" + (d.get("text") or "") for d in articles))
+        categories = categorise(" ".join((d.get("title") or "") + "\n" + (d.get("text") or "")[:5000] for d in articles))
     all_text = "\n".join(d.get("text") or "" for d in docs)
     areas = playbook.msp_areas(categories, all_text)
     specifics = playbook.story_specifics(db, story_id, all_text)

@@ -33,6 +33,12 @@ LEADING_STOP = {
     "Asked", "After", "Before", "Since", "If", "Its", "It", "Mr", "Ms", "Mrs", "Dr", "Prof",
     "Call", "Why", "What", "How", "Who", "Where", "Here", "There", "Some", "Many", "Most",
     "Numerous", "From", "Add", "Choose", "Get", "Read", "Join", "Plus", "Yeah", "Nobody",
+    "Although", "Though", "Because", "Unless", "Once", "Despite", "During", "Until", "Now", "Yet",
+    "Still", "Even", "Like", "Unlike", "Under", "Over", "Without", "Within", "Against", "Among",
+    # titles: the person is the name that follows
+    "President", "Attorney", "Councilman", "Councilwoman", "Senator", "Sen", "Rep", "Governor", "Gov",
+    "Judge", "Minister", "Secretary", "Mayor", "Director", "Detective", "Sheriff", "Captain", "Coach",
+    "Professor", "Chancellor", "Commissioner", "Spokesman", "Spokeswoman", "Spokesperson",
 }
 PRONOUNS = {"He", "She", "They", "It", "We", "I", "You", "His", "Her", "Their"}
 NON_PERSON = {
@@ -225,6 +231,8 @@ def _role_after(text, end):
     if not rest.startswith(", "):
         return None
     rest = rest[2:]
+    if re.match(rf"{ADVERBS}(?:{SPEECH_VERBS})\b", rest):
+        return None     # "Bill McAllister, said, ..." has no appositive
     m = ROLE_END_RE.search(rest)
     role = rest[:m.start()] if m else ""
     role = role.strip().rstrip(",").strip()
@@ -273,9 +281,12 @@ def _speaker_after(text, close, people):
             role = _role_after(text, abs_e) or _descriptor_role(between)
             return _resolve(name, people), role
         return None
-    m = re.match(rf"\s*({NAME_WORD}(?:\s+{NAME_WORD}){{0,3}}|@[A-Za-z0-9_]{{2,30}})\s+{ADVERBS}(?:{SPEECH_VERBS})\b", after)
+    # '"...," Bowman said' / '"...," Mr. Pigeon said' / '"...," Dana Tamir, director at Trusteer, told the BBC'
+    m = re.match(rf"\s*(?:(?:Mr|Ms|Mrs|Dr|Prof)\.?\s+)?({NAME_WORD}(?:\s+{NAME_WORD}){{0,3}}|@[A-Za-z0-9_]{{2,30}})"
+                 rf"(?:,\s+([^,“”\"\n]{{3,120}}),)?\s+{ADVERBS}(?:{SPEECH_VERBS})\b", after)
     if m and _valid_speaker(m.group(1), people, next_to_verb=True):
-        return _resolve(m.group(1), people), None
+        role = m.group(2) if m.group(2) and re.match(r"[a-z]", m.group(2)) else None
+        return _resolve(m.group(1), people), role
     return None
 
 
@@ -344,8 +355,9 @@ def extract_quotes(text):
         if found is None and prev_speaker and len(ctx.strip()) < 120 and ctx.strip() \
                 and VERB_RE.search(ctx) and not _candidates(ctx):
             found = prev_speaker     # '"...," adding in another post: "..."' continues the speaker
-        if found is None and prev_after and prev_speaker and "\n" not in ctx:
-            found = prev_speaker     # '"A," asked X, a founder. "B"': B is X's too
+        if found is None and prev_after and prev_speaker and "\n" not in ctx and len(ctx) < 250 \
+                and prev_speaker[0].split()[-1] in ctx and len(SENTENCE_END_RE.findall(ctx.strip())) == 0:
+            found = prev_speaker     # '"A," asked X, a founder. "B"': B is X's too, when nothing else came between
         minimum = MIN_ATTRIBUTED_WORDS if explicit_after and body[:1].isupper() else MIN_QUOTE_WORDS
         if n_words < minimum:
             continue    # scare quotes and handles are not boundaries for the next quote's context
