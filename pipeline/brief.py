@@ -213,7 +213,7 @@ def first_report(story, docs):
     articles = [d for d in docs if d.get("kind") != "social"] or docs
     lead = lead or (articles[0] if articles else None)
     return {"outlet": outlet(lead), "date": day(lead.get("published")), "url": lead.get("url"),
-            "title": lead.get("title")} if lead else None
+            "title": lead.get("title"), "document_id": lead["id"]} if lead else None
 
 
 def story_facts(db, story_id, base_url=None):
@@ -250,7 +250,8 @@ def build_brief(db, story_id, base_url=None):
     facts = story_facts(db, resolved, base_url)
     story, docs, articles = facts["story"], facts["docs"], facts["articles"]
     headline = story.get("headline") or (articles[0].get("title") if articles else None) or resolved
-    opener = summarise.cold_open(articles, facts["titles"])
+    lead = first_report(story, docs)
+    opener = summarise.cold_open(articles, facts["titles"], lead_id=lead["document_id"] if lead else None)
     msp = playbook.takeaways(facts["areas"], facts["specifics"], n=3)
     from pipeline import llm_hook
     msp_text, msp_model = llm_hook.rewrite("msp", "\n".join(msp), facts)

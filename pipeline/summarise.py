@@ -144,15 +144,22 @@ def summarise(docs, lo=MIN_WORDS, hi=MAX_WORDS, title_text=""):
     return " ".join(c["text"] for c in chosen), chosen
 
 
-def cold_open(docs, title_text=""):
-    """Two central sentences, from two outlets where there are two, in reading order."""
+def cold_open(docs, title_text="", lead_id=None):
+    """Two sentences: the first report's opening (its most central of the first three), then the most
+    central sentence from another outlet; in reading order."""
     cands = candidate_sentences(docs)
     if not cands:
         return []
     scores, sim = _scores(cands, title_text)
-    ranked = sorted(range(len(cands)), key=lambda i: (-scores[i], cands[i]["order"]))[:POOL]
-    meta = {i: (scores[i], cands[i]["words"], cands[i]["publisher"]) for i in ranked}
-    combo = _best_combination(ranked, meta, sim, 0, 90, (2,)) or ranked[:2]
-    chosen = [cands[i] for i in combo]
+    lead_id = lead_id if lead_id is not None else cands[0]["document_id"]
+    opening = [i for i, c in enumerate(cands) if c["document_id"] == lead_id][:3]
+    ranked = sorted(range(len(cands)), key=lambda i: (-scores[i], cands[i]["order"]))
+    if not opening:
+        opening = ranked[:1]
+    # earlier is better for an opener; a much more central third sentence can still win
+    first = max(opening, key=lambda i: (scores[i] - 0.15 * opening.index(i), -i))
+    others = [i for i in ranked if cands[i]["publisher"] != cands[first]["publisher"]] or \
+             [i for i in ranked if i != first]
+    chosen = [cands[first]] + ([cands[others[0]]] if others else [])
     chosen.sort(key=lambda c: ((c.get("published") or ""), c["order"]))
     return chosen
