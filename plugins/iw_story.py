@@ -6,7 +6,7 @@ import urllib.parse
 import bleach
 import markdown
 from datasette import hookimpl
-from datasette.utils.asgi import NotFound, Response
+from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 DB_NAME = "incidentwire"
@@ -153,13 +153,22 @@ def story_path(datasette, story_id, suffix=""):
     return datasette.urls.path("/stories/" + urllib.parse.quote(story_id, safe="") + suffix)
 
 
+async def not_found(datasette, request, message):
+    """A 404 page in the site's look (raising NotFound would also log a traceback)."""
+    if request.path.endswith((".json", ".md")):
+        return Response.json({"ok": False, "error": message, "status": 404}, status=404)
+    return Response.html(await datasette.render_template(
+        "error.html", {"error": message, "status": 404, "title": "Story not found"}, request=request),
+        status=404)
+
+
 async def find_story(datasette, request, suffix):
-    """The surviving story id, a redirect Response for a merged id, or NotFound."""
+    """(surviving story id, None), or (None, a redirect for a merged id or a 404 page)."""
     story_id = story_id_from(request)
     db = datasette.get_database(DB_NAME)
     target = await db.execute_fn(lambda conn: resolve_story(conn, story_id))
     if target is None:
-        raise NotFound(f"No story with id {story_id!r}.")
+        return None, await not_found(datasette, request, f"No story with id {story_id!r}.")
     if target != story_id:
         location = story_path(datasette, target, suffix)
         if request.query_string:
