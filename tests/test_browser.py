@@ -116,9 +116,10 @@ def test_hostile_pages_run_nothing(browser, catalog_url):
     for path in ("/incidentwire/documents", "/incidentwire/documents/9", "/incidentwire/quotes",
                  "/incidentwire/digests/2025-W21", "/incidentwire/search?q=mirror",
                  "/stories/s-2025-w21-claude-opus-4", "/stories/s-2025-w21-claude-opus-4/brief",
-                 "/incidentwire/system_cards"):
+                 "/incidentwire/system_cards", "/-/search?q=mirror",
+                 "/incidentwire/search?q=%3Cimg%20src%3Dx%20onerror%3Dalert(8)%3E"):
         page.goto(catalog_url + path)
-        page.wait_for_load_state("load")
+        page.wait_for_load_state("networkidle")
         for element in page.locator("div[onmouseover], img[onerror]").all():
             pytest.fail(f"{path}: live hostile element {element.evaluate('e => e.outerHTML')}")
     assert dialogs == []

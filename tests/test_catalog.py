@@ -227,6 +227,23 @@ async def test_search_page_html(ds):
     assert "Type words to find" in empty
 
 
+@pytest.mark.parametrize("path", [
+    "/incidentwire/search?q={x}", "/incidentwire/search?q=blackmail&kind={x}&source={x}&since={x}",
+    "/incidentwire/week?week={x}", "/incidentwire/entity_stories?entity={x}",
+    "/incidentwire/search.atom?q={x}", "/stories/{x}", "/-/search?q={x}",
+])
+async def test_reflected_parameters_stay_text(ds, path):
+    import urllib.parse
+    hostile = urllib.parse.quote('"><script>alert(9)</script><img src=x onerror=alert(10)>', safe="")
+    response = await ds.client.get(path.format(x=hostile))
+    if response.status_code == 302:
+        response = await ds.client.get(response.headers["location"])
+    assert response.status_code in (200, 404)
+    assert "<script>alert(9)" not in response.text
+    if "xml" not in response.headers["content-type"]:
+        assert_inert(response.text)
+
+
 # --- stored queries: week, new stories, entities, system cards --------------------------------
 
 async def test_week_ranks_stories_by_heat(ds):
