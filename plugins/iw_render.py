@@ -1,5 +1,6 @@
 """Cell rendering and navigation: <mark>-only snippets, story links, menu links."""
 import re
+from urllib.parse import quote
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
@@ -36,7 +37,7 @@ def only_marks(value):
 
 
 def story_link(datasette, story_id):
-    url = datasette.urls.path("/stories/" + str(story_id))
+    url = datasette.urls.path("/stories/" + quote(str(story_id), safe=""))
     return Markup('<a href="{}">{}</a>').format(url, story_id)
 
 
@@ -63,7 +64,9 @@ def render_cell(value, column, table, database, datasette):
         return Markup('<pre class="iw-diff">{}</pre>').format(value)
     if column.endswith("_html") and isinstance(value, str):
         return only_marks(value)
-    if isinstance(value, str) and (column == "story_id" or (table == "stories" and column == "merged_into")
+    # Story ids without a foreign key (quotes.story_id has one, and gets its headline label).
+    if isinstance(value, str) and ((column == "story_id" and table in (None, "documents"))
+                                   or (table == "stories" and column in ("id", "merged_into"))
                                    or (table == "story_redirects" and column in ("old_id", "new_id"))):
         return story_link(datasette, value)
     return None
@@ -78,3 +81,13 @@ def menu_links(datasette):
 def extra_template_vars(datasette):
     return {"iw_nav": [(label, datasette.urls.path(href)) for label, href in NAV],
             "iw_marks": only_marks, "iw_escape": escape}
+
+
+@hookimpl
+def row_actions(datasette, database, table, row):
+    if database == "incidentwire" and table == "stories" and row is not None:
+        return [{"href": datasette.urls.path("/stories/" + quote(str(row["id"]), safe="")), "label": "Open the story page",
+                 "description": "Timeline, quotes, reactions and brief"}]
+    if database == "incidentwire" and table == "documents" and row is not None and row["story_id"]:
+        return [{"href": datasette.urls.path("/stories/" + quote(str(row["story_id"]), safe="")), "label": "Open its story"}]
+    return None
