@@ -1,0 +1,303 @@
+"""Story clustering bench: ours vs peer baselines on labelled JSONL sets; throughput; scale.
+
+python -m bench.stories [FILE.jsonl ...] [--json] [--model NAME] [--scale N]
+"""
+import argparse
+import hashlib
+import json
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+CACHE = pathlib.Path(__file__).resolve().parent / ".cache"
+
+
+def shared_dir():
+    """../shared beside the repo, or $INCIDENTWIRE_SHARED."""
+    env = os.environ.get("INCIDENTWIRE_SHARED")
+    return pathlib.Path(env) if env else REPO.parent / "shared"
+
+
+def default_sets():
+    return sorted((shared_dir() / "eval").glob("*.jsonl"))
+
+
+def load_set(path):
+    """Items of a JSONL set; a line that is not JSON or lacks an id is a one-line error."""
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise SystemExit(f"{path}:{n}: not a JSON line")
+            if "story_id" not in row:
+                raise SystemExit(f"{path}:{n}: item has no story_id")
+            row.setdefault("id", f"{path}:{n}")
+            items.append(row)
+    return items
+
+
+def gold_labels(items):
+    """Gold story per item; "roundup" items are each their own singleton."""
+    return [f"roundup#{i}" if it["story_id"] == "roundup" else it["story_id"] for i, it in enumerate(items)]
+
+
+# ---- metrics -------------------------------------------------------------------------------
+
+def bcubed(pred, gold):
+    """BCubed precision, recall, F1."""
+    from collections import Counter
+    pairs = Counter(zip(pred, gold))
+    pc, gc = Counter(pred), Counter(gold)
+    p = sum(pairs[(a, b)] / pc[a] for a, b in zip(pred, gold)) / len(pred)
+    r = sum(pairs[(a, b)] / gc[b] for a, b in zip(pred, gold)) / len(pred)
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def pairwise_f1(pred, gold):
+    """F1 over same-story pairs."""
+    from collections import Counter
+    c2 = lambda n: n * (n - 1) / 2
+    tp = sum(c2(n) for n in Counter(zip(pred, gold)).values())
+    pp = sum(c2(n) for n in Counter(pred).values())
+    gp = sum(c2(n) for n in Counter(gold).values())
+    if tp == 0:
+        return 0.0
+    p, r = tp / pp, tp / gp
+    return 2 * p * r / (p + r)
+
+
+# ---- baselines (each swept over thresholds; the best, in hindsight, is reported) -------------
+
+THRESHOLDS = [round(x, 2) for x in np.arange(0.05, 0.96, 0.01)]
+
+
+def sweep(labels_for, gold):
+    """Best (b3_f1, pair_f1, threshold) over THRESHOLDS."""
+    best = (-1.0, 0.0, None)
+    for t in THRESHOLDS:
+        pred = labels_for(t)
+        f = bcubed(pred, gold)[2]
+        if f > best[0]:
+            best = (f, pairwise_f1(pred, gold), t)
+    return {"b3_f1": round(best[0], 4), "pair_f1": round(best[1], 4), "threshold": best[2]}
+
+
+def agglomerative_labels(matrix, metric="cosine"):
+    """labels_for(threshold) of average-link clustering; threshold is a similarity."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+    dist = pdist(matrix, metric=metric)
+    dist = np.nan_to_num(dist, nan=1.0)
+    tree = linkage(dist, method="average")
+    return lambda t: list(fcluster(tree, 1.0 - t, criterion="distance"))
+
+
+def community_labels(vectors):
+    import torch
+    from sentence_transformers import util
+    emb = torch.from_numpy(vectors)
+
+    def labels_for(t):
+        comms = util.community_detection(emb, threshold=float(t), min_community_size=1, batch_size=1024)
+        labels = [-1] * len(vectors)
+        for c, members in enumerate(comms):
+            for m in members:
+                if labels[m] == -1:
+                    labels[m] = c
+        nxt = len(comms)
+        for i, lab in enumerate(labels):
+            if lab == -1:
+                labels[i], nxt = nxt, nxt + 1
+        return labels
+    return labels_for
+
+
+def single_pass_labels(vectors):
+    """Single-pass centroid-threshold streaming in input order."""
+    def labels_for(t):
+        sums, labels = [], []
+        for v in vectors:
+            if sums:
+                cents = np.array(sums)
+                cents /= np.linalg.norm(cents, axis=1, keepdims=True) + 1e-9
+                sims = cents @ v
+                j = int(np.argmax(sims))
+                if sims[j] >= t:
+                    sums[j] = sums[j] + v
+                    labels.append(j)
+                    continue
+            sums.append(v.copy())
+            labels.append(len(sums) - 1)
+        return labels
+    return labels_for
+
+
+def tfidf_matrix(items):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    docs = [f"{it.get('title') or ''}\n{it.get('text') or ''}" for it in items]
+    return TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1).fit_transform(docs).toarray()
+
+
+def run_baselines(items, vectors, gold):
+    out = {}
+    out["agglomerative_cosine"] = sweep(agglomerative_labels(vectors), gold)
+    out["tfidf_agglomerative"] = sweep(agglomerative_labels(tfidf_matrix(items)), gold)
+    out["community_detection"] = sweep(community_labels(vectors), gold)
+    out["single_pass_centroid"] = sweep(single_pass_labels(vectors), gold)
+    return out
+
+
+# ---- embeddings, cached under bench/.cache ---------------------------------------------------
+
+def embed_items(items, model_name=None):
+    """Vectors for items, cached in a file keyed by model and embedded text; returns (vectors, seconds)."""
+    from pipeline.embed import document_text, encode_with_progress, resolve_model
+    key, _, _ = resolve_model(model_name)
+    texts = [document_text(it.get("title"), it.get("text")) for it in items]
+    digest = hashlib.sha256(("\x00".join([key, *texts])).encode()).hexdigest()[:20]
+    path = CACHE / f"emb-{digest}.npy"
+    meta = CACHE / f"emb-{digest}.json"
+    if path.exists() and meta.exists():
+        return np.load(path), json.loads(meta.read_text())["seconds"]
+    t0 = time.perf_counter()
+    vectors = encode_with_progress(texts, model_name)
+    seconds = time.perf_counter() - t0
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    meta.write_text(json.dumps({"seconds": seconds, "n": len(items), "model": key}))
+    return vectors, seconds
+
+
+def run_ours(items, vectors):
+    from pipeline.stories import cluster_stream
+    t0 = time.perf_counter()
+    result = cluster_stream(items, vectors)
+    return result["labels"], time.perf_counter() - t0
+
+
+def bench_set(path, model_name=None):
+    items = load_set(path)
+    gold = gold_labels(items)
+    vectors, embed_s = embed_items(items, model_name)
+    pred, assign_s = run_ours(items, vectors)
+    p, r, f = bcubed(pred, gold)
+    return {
+        "items": len(items),
+        "stories": len(set(gold)),
+        "docs_per_s": round(len(items) / (embed_s + assign_s), 1),
+        "ours": {"b3_p": round(p, 4), "b3_r": round(r, 4), "b3_f1": round(f, 4),
+                 "pair_f1": round(pairwise_f1(pred, gold), 4)},
+        "baselines": run_baselines(items, vectors, gold),
+    }
+
+
+def print_table(result):
+    for name, s in result["sets"].items():
+        o = s["ours"]
+        print(f"\n{name}: {s['items']} items, {s['stories']} stories, embed+assign {s['docs_per_s']} docs/s")
+        print(f"  {'method':<24} {'B3 P':>6} {'B3 R':>6} {'B3 F1':>6} {'pairF1':>6}  threshold")
+        print(f"  {'ours (fixed config)':<24} {o['b3_p']:>6.3f} {o['b3_r']:>6.3f} {o['b3_f1']:>6.3f} {o['pair_f1']:>6.3f}  -")
+        for b, m in s["baselines"].items():
+            print(f"  {b:<24} {'':>6} {'':>6} {m['b3_f1']:>6.3f} {m['pair_f1']:>6.3f}  {m['threshold']} (best in hindsight)")
+        best = max(m["b3_f1"] for m in s["baselines"].values())
+        print(f"  ours - best baseline: {o['b3_f1'] - best:+.3f} B3 F1")
+
+
+# ---- scale -----------------------------------------------------------------------------------
+
+def synthetic_stream(n, dim=384, days=730, seed=0):
+    """n synthetic documents over `days`: stories of 1-40 docs that live a few days, random vectors."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(5000)]
+    items, vectors = [], np.empty((n, dim), dtype=np.float32)
+    start = np.datetime64("2024-01-01T00:00")
+    i, s = 0, 0
+    times = np.sort(rng.uniform(0, days * 24 * 60, size=n))
+    story_of = []
+    centers = {}
+    while i < n:
+        size = min(int(rng.integers(1, 40)), n - i)
+        story_of.extend([s] * size)
+        i += size
+        s += 1
+    story_of = np.array(story_of)
+    rng.shuffle(story_of)  # stories interleave; order is time order
+    for k in range(n):
+        sid = int(story_of[k])
+        if sid not in centers:
+            c = rng.normal(size=dim).astype(np.float32)
+            centers[sid] = (c / np.linalg.norm(c), rng.choice(len(words), 8, replace=False))
+        c, topic = centers[sid]
+        v = c + 0.6 * rng.normal(size=dim).astype(np.float32) / np.sqrt(dim) * 4
+        vectors[k] = v / np.linalg.norm(v)
+        toks = [words[j] for j in topic[rng.integers(0, 8, 6)]] + [words[j] for j in rng.integers(0, 5000, 10)]
+        ts = str(start + np.timedelta64(int(times[k]), "m"))
+        items.append({"id": f"syn-{k}", "title": " ".join(toks[:6]), "text": " ".join(toks),
+                      "published": ts + ":00+00:00", "source": f"pub{k % 50}"})
+    return items, vectors
+
+
+def run_scale(n, model_name=None):
+    from pipeline.stories import cluster_stream
+    items, vectors = synthetic_stream(n)
+    marks = []
+    result = cluster_stream(items, vectors, timings=marks)
+    t = np.array(marks)
+    block = min(10000, n // 2)
+    first, last = t[:block].mean() * 1e3, t[-block:].mean() * 1e3
+    out = {"documents": n, "stories": len(set(result["labels"])), "first_ms_per_doc": round(first, 3),
+           "last_ms_per_doc": round(last, 3), "ratio": round(last / first, 2),
+           "assign_docs_per_s": round(n / t.sum(), 1)}
+    # Embedding throughput on this machine (CPU, and GPU when present).
+    from pipeline.embed import device, document_text, encode
+    sample = [document_text(it["title"], it["text"]) for it in items[:512]]
+    t0 = time.perf_counter()
+    encode(sample, model_name)
+    out["embed_docs_per_s"] = round(len(sample) / (time.perf_counter() - t0), 1)
+    out["device"] = device()
+    out["embed_assign_docs_per_s"] = round(1 / (1 / out["embed_docs_per_s"] + 1 / out["assign_docs_per_s"]), 1)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench.stories", description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="*", help="JSONL sets of {id, story_id, title, text, url, source, published}")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--model", default=None, help="sentence-transformers model name or path")
+    ap.add_argument("--scale", type=int, default=None, metavar="N", help="assign N synthetic documents and report per-document time")
+    args = ap.parse_args(argv)
+    if args.scale:
+        out = run_scale(args.scale, args.model)
+        if args.json:
+            print(json.dumps({"scale": out}))
+        else:
+            print(f"scale: {out['documents']} synthetic documents over two years -> {out['stories']} stories")
+            print(f"  per-document assign time: first 10,000 {out['first_ms_per_doc']} ms, last 10,000 "
+                  f"{out['last_ms_per_doc']} ms (ratio {out['ratio']}, must be <= 1.5)")
+            print(f"  assign {out['assign_docs_per_s']} docs/s; embed {out['embed_docs_per_s']} docs/s on {out['device']}; "
+                  f"embed+assign {out['embed_assign_docs_per_s']} docs/s")
+        return 0
+    files = [pathlib.Path(f) for f in args.files] or default_sets()
+    if not files:
+        raise SystemExit(f"no JSONL sets given and none in {shared_dir() / 'eval'}; pass FILE.jsonl")
+    for f in files:
+        if not f.exists():
+            raise SystemExit(f"{f}: no such file")
+    result = {"sets": {f.stem: bench_set(f, args.model) for f in files}}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_table(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,611 @@
+"""Streaming story assignment: each document joins the best active story or opens a new one.
+
+The pure entry point is `cluster_stream(items, vectors)`; `assign_stories(db)` feeds it from the
+database (documents already assigned are replayed as state, new ones are decided) and writes the
+results back. The bench runs the same function.
+"""
+import datetime
+import hashlib
+import json
+import math
+import re
+from collections import Counter, OrderedDict, defaultdict
+
+import numpy as np
+
+# One configuration for all data (tuned on ../shared/eval, fixed here).
+CONFIG = {
+    "window_days": 45.0,     # a dated document only meets stories seen within this window
+    "tau_days": 10.0,        # time kernel scale: evidence decays as stories go quiet
+    "time_penalty": 0.08,    # score lost at zero kernel
+    "topk": 12,              # candidate stories (by dense similarity) scored in full
+    "w_c": 0.0,              # dense cosine to the story centroid
+    "w_mx": 0.0,             # dense cosine to the closest member (max-link)
+    "w_avg": 0.6,            # mean dense cosine to the members (average-link)
+    "w_lex": 0.0,            # tf-idf cosine to the story's pooled terms
+    "w_lexavg": 0.4,         # mean tf-idf cosine to the members
+    "idf_batch": True,
+    "w_short": 0.0,
+    "w_key": 0.0,            # share of the document's names/numbers the story mentions
+    "m_avg": 0.6, "m_lexavg": 0.4,  # the same, story to story, for merging
+    "join": 0.42,            # join the best story when its score reaches this
+    "margin_bonus": 0.0,
+    "merge": 0.60,           # two stories whose centroid+lexical profiles agree this much merge
+    "max_active": 3000,      # compare with at most this many most recently touched stories
+    "member_cap": 64,        # max-link looks at this many members of a story (first + latest)
+}
+
+_WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
+_CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*[a-z][\w'-]*|[A-Z]{2,}[\w-]*)\b")
+_NUM = re.compile(r"\b\d[\d,.:]*\d\b|\b\d{2,}\b")
+_ROUNDUP = re.compile(r"\b(round-?up|week in review|this week in|newsletter|weekly digest|news digest|"
+                      r"links? for|what we'?re reading|daily brief(ing)?|top stories)\b", re.I)
+
+
+def _stopwords():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    return ENGLISH_STOP_WORDS
+
+
+STOP = None
+
+
+def tokens(text):
+    """Lowercased word tokens without stop words."""
+    global STOP
+    if STOP is None:
+        STOP = _stopwords()
+    return [t for t in (w.lower() for w in _WORD.findall(text or "")) if len(t) > 1 and t not in STOP]
+
+
+def lexical_terms(title, text, body_chars=3000):
+    """Sublinear term weights of title (counted twice: it names the event) and the text's start."""
+    counts = Counter(tokens(title) * 2 + tokens((text or "")[:body_chars]))
+    return {t: 1.0 + math.log(c) for t, c in counts.items()}
+
+
+def key_terms(title, text, entities=(), body_chars=3000):
+    """Names and numbers: capitalised words inside sentences, multi-digit numbers, gazetteer ids."""
+    blob = f"{title or ''}\n{(text or '')[:body_chars]}"
+    keys = {m.lower() for m in _CAP.findall(blob)}
+    keys |= {m.replace(",", "") for m in _NUM.findall(blob)}
+    keys -= STOP or _stopwords()
+    keys |= {f"@{e}" for e in entities}
+    return keys
+
+
+def parse_time(value):
+    """Epoch days of an ISO date/datetime, or None."""
+    if not value:
+        return None
+    try:
+        s = str(value).replace("Z", "+00:00")
+        dt = datetime.datetime.fromisoformat(s) if "T" in s or " " in s else datetime.datetime.fromisoformat(s[:10])
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=datetime.timezone.utc)
+        return dt.timestamp() / 86400.0
+    except (ValueError, TypeError):
+        return None
+
+
+def story_id_for(item):
+    """Stable id from the founding document: 's-' + short hash of its canonical URL (or id)."""
+    key = item.get("canonical_url") or item.get("url") or str(item.get("id"))
+    return "s-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def stream_order(items):
+    """Publication order; undated items keep their place after the dated item before them."""
+    keys, last = [], -math.inf
+    for i, it in enumerate(items):
+        t = parse_time(it.get("published"))
+        if t is not None:
+            last = t
+        keys.append((last if t is None else t, i))
+    return [i for _, i in sorted(keys)]
+
+
+class _Story:
+    __slots__ = ("id", "members", "vsum", "terms", "keys", "first", "last", "touched", "closed", "n", "norm", "lsum")
+
+    def __init__(self, sid):
+        self.id, self.members, self.terms, self.keys = sid, [], Counter(), Counter()
+        self.vsum, self.first, self.last, self.touched, self.closed, self.n = None, None, None, 0, False, 0
+        self.lsum = Counter()  # sum of members' unit tf-idf vectors: average-link lexical similarity
+        self.norm = (None, None)  # (cache key, lexical norm): norms are costly for big stories
+
+
+def _cos_sparse(a, b, idf, norm_b=None):
+    """Cosine of two sparse term-weight dicts under the idf function."""
+    dot = sum(w * b[t] * idf(t) ** 2 for t, w in a.items() if t in b)
+    if not dot:
+        return 0.0
+    na = math.sqrt(sum((w * idf(t)) ** 2 for t, w in a.items()))
+    nb = norm_b if norm_b is not None else math.sqrt(sum((w * idf(t)) ** 2 for t, w in b.items()))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+def _key_overlap(doc_keys, story_keys, idf):
+    """Share of the document's names/numbers (idf-weighted) that the story already mentions."""
+    if not doc_keys:
+        return 0.0
+    total = sum(idf(k) for k in doc_keys)
+    shared = sum(idf(k) for k in doc_keys if k in story_keys)
+    return shared / total if total else 0.0
+
+
+def cluster_stream(items, vectors, config=None, timings=None):
+    """Assign items (dicts: id, title, text, published, ...) to stories in stream order.
+
+    An item with "story" set is replayed into that story (state from an earlier run). An item
+    with "link" (index of an earlier item: the original of a duplicate, the post a reaction
+    replies to) joins that item's story. Returns {"labels": story id per item, "stories":
+    {id: [item indexes]}, "redirects": {old: new}, "new": [ids opened]}.
+    """
+    import time as _time
+    cfg = {**CONFIG, **(config or {})}
+    vectors = np.asarray(vectors, dtype=np.float32)
+    n = len(items)
+    labels = [None] * n
+    stories, redirects, opened = {}, {}, []
+    df, n_docs = Counter(), 0
+    key_df = Counter()
+    born = {}  # story id -> creation rank: the older story survives a merge
+    active = OrderedDict()  # story id -> _Story still eligible for joining
+    touch = 0
+
+    def idf(t):
+        return math.log((n_docs + 1) / (df[t] + 1)) + 1.0
+
+    def kidf(k):
+        return math.log((n_docs + 1) / (key_df[k] + 1)) + 1.0
+
+    def resolve(sid):
+        while sid in redirects:
+            sid = redirects[sid]
+        return sid
+
+    doc_terms, doc_keys, doc_time, doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
+
+    def add(story, i):
+        nonlocal touch
+        story.members.append(i)
+        story.vsum = vectors[i].copy() if story.vsum is None else story.vsum + vectors[i]
+        story.terms.update(doc_terms[i])
+        story.lsum.update(doc_unit[i])
+        story.keys.update(doc_keys[i])
+        t = doc_time[i]
+        if t is not None:
+            story.first = t if story.first is None else min(story.first, t)
+            story.last = t if story.last is None else max(story.last, t)
+        touch += 1
+        story.touched = touch
+        if story.id in active:
+            active.move_to_end(story.id)
+        story.n += 1
+        labels[i] = story.id
+
+    def candidates(t):
+        """Live stories: seen within the time window (dated), at most the most recently touched ones.
+
+        `active` is kept in touch order, so this walks only the newest stories: the cost per
+        document stays flat however large the store grows.
+        """
+        out, stale = [], []
+        for s in reversed(active.values()):
+            if len(out) >= cfg["max_active"]:
+                break
+            if s.closed:
+                continue
+            if t is not None and s.last is not None and t - s.last > cfg["window_days"]:
+                stale.append(s.id)
+                continue
+            out.append(s)
+        for sid in stale:
+            del active[sid]
+        return out
+
+    def dense_scores(i, cands):
+        v = vectors[i]
+        cents = np.array([s.vsum for s in cands], dtype=np.float32)
+        cents /= np.linalg.norm(cents, axis=1, keepdims=True) + 1e-9
+        c = cents @ v
+        cap = cfg["member_cap"]
+        mems = [s.members if len(s.members) <= cap else s.members[:cap // 4] + s.members[-(cap - cap // 4):]
+                for s in cands]
+        offsets = np.cumsum([0] + [len(m) for m in mems[:-1]])
+        sims = vectors[np.concatenate(mems)] @ v
+        return c, np.maximum.reduceat(sims, offsets)
+
+    def story_norm(s):
+        # IDF drifts slowly as the stream grows: recompute a story's norm when it or N moved.
+        key = (s.n, int(math.log(n_docs + 1) * 20))
+        if s.norm[0] != key:
+            s.norm = (key, math.sqrt(sum((w * idf(t)) ** 2 for t, w in s.terms.items())))
+        return s.norm[1]
+
+    def score(i, s, c, mx, dw):
+        avg = float(vectors[i] @ s.vsum) / s.n
+        na = dw[None]
+        dot = sum(w * s.terms[t] * idf(t) for t, w in dw.items() if t is not None and t in s.terms)
+        lex = dot / (na * story_norm(s)) if dot else 0.0
+        lexavg = sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n
+        key = _key_overlap(doc_keys[i], s.keys, kidf)
+        total = (cfg["w_c"] * c + cfg["w_mx"] * mx + cfg["w_avg"] * avg + cfg["w_lex"] * lex
+                 + cfg["w_lexavg"] * lexavg + cfg["w_key"] * key
+                 # Short documents (headlines, posts) score lower against everything: lift them.
+                 + cfg["w_short"] / math.sqrt(len(doc_terms[i]) + 1))
+        t = doc_time[i]
+        if t is not None and s.last is not None:
+            gap = max(0.0, s.first - t, t - s.last)
+            total -= cfg["time_penalty"] * (1 - math.exp(-gap / cfg["tau_days"]))
+        return total
+
+    def story_pair_score(a, b):
+        """Average-link between two stories, dense and lexical."""
+        avg = float(a.vsum @ b.vsum) / (a.n * b.n)
+        if len(a.lsum) > len(b.lsum):
+            a, b = b, a
+        lexavg = sum(w * b.lsum[t] for t, w in a.lsum.items() if t in b.lsum) / (a.n * b.n)
+        return cfg["m_avg"] * avg + cfg["m_lexavg"] * lexavg
+
+    def merge(keep, gone):
+        for m in gone.members:
+            add(keep, m)
+        keep.touched = touch
+        gone.closed = True
+        redirects[gone.id] = keep.id
+        stories[keep.id].extend(stories.pop(gone.id))
+        active.pop(gone.id, None)
+
+    order = stream_order(items)
+    for i in order:
+        it = items[i]
+        doc_time[i] = parse_time(it.get("published"))
+        doc_terms[i] = lexical_terms(it.get("title"), it.get("text"))
+        doc_keys[i] = key_terms(it.get("title"), it.get("text"), it.get("entities") or ())
+
+    if cfg["idf_batch"]:
+        # Corpus statistics (not labels) from every document known at run time.
+        for i in order:
+            n_docs += 1
+            df.update(doc_terms[i].keys())
+            key_df.update(doc_keys[i])
+
+    for i in order:
+        t0 = _time.perf_counter() if timings is not None else 0
+        it = items[i]
+        if not cfg["idf_batch"]:
+            n_docs += 1
+            df.update(doc_terms[i].keys())
+            key_df.update(doc_keys[i])
+        uw = {t: w * idf(t) for t, w in doc_terms[i].items()}
+        un = math.sqrt(sum(w * w for w in uw.values())) or 1.0
+        doc_unit[i] = {t: w / un for t, w in uw.items()}
+        preset = it.get("story")
+        link = it.get("link")
+        target = None
+        if preset:
+            sid = resolve(preset)
+            if sid not in active:
+                s = _Story(sid)
+                active[sid] = s
+                stories.setdefault(sid, [])
+                born.setdefault(sid, len(born))
+            target = active[sid]
+        elif link is not None and labels[link] is not None:
+            sid = resolve(labels[link])
+            target = active.get(sid)
+            if target is None:  # the linked story went quiet: bring it back
+                target = _Story(sid)
+                for m in stories[sid]:
+                    add(target, m)
+                active[sid] = target
+        if target is None and not _ROUNDUP.search(it.get("title") or ""):
+            cands = candidates(doc_time[i])
+            if cands:
+                c, mx = dense_scores(i, cands)
+                best_dense = np.maximum(c, mx)
+                top = np.argsort(-best_dense)[:cfg["topk"]]
+                dw = {t: w * idf(t) for t, w in doc_terms[i].items()}
+                dw[None] = math.sqrt(sum(w * w for w in dw.values())) or 1.0
+                scored = sorted(((score(i, cands[j], c[j], mx[j], dw), j) for j in top), reverse=True)
+                best, j = scored[0]
+                second = scored[1][0] if len(scored) > 1 else 0.0
+                if best >= cfg["join"] - cfg["margin_bonus"] * (best - second):
+                    target = cands[j]
+        if target is None:
+            sid = story_id_for(it)
+            while sid in stories or sid in redirects:  # same founding URL twice (should not happen)
+                sid = "s-" + hashlib.sha1((sid + str(i)).encode()).hexdigest()[:10]
+            target = _Story(sid)
+            if _ROUNDUP.search(it.get("title") or ""):
+                target.closed = True  # a roundup covers many events: it joins none, none join it
+            stories[sid] = []
+            born[sid] = len(born)
+            opened.append(sid)
+            active[sid] = target
+        add(target, i)
+        stories[target.id].append(i)
+        # Near-duplicate stories merge: the newer folds into the older, whose id survives.
+        if not preset and target.n >= 2 and not target.closed:
+            cands = [s for s in candidates(doc_time[i]) if s is not target]
+            if cands:
+                cents = np.array([s.vsum for s in cands], dtype=np.float32)
+                cents /= np.linalg.norm(cents, axis=1, keepdims=True) + 1e-9
+                me = target.vsum / (np.linalg.norm(target.vsum) + 1e-9)
+                sims = cents @ me
+                for j in np.argsort(-sims)[:3]:
+                    other = cands[j]
+                    if other.closed or sims[j] < cfg["merge"] - 0.2:
+                        continue
+                    if story_pair_score(target, other) >= cfg["merge"]:
+                        older, newer = sorted([target, other], key=lambda s: (born[s.id], s.id))
+                        merge(older, newer)
+                        target = older
+        if timings is not None:
+            timings.append(_time.perf_counter() - t0)
+
+    final = [resolve(l) for l in labels]
+    return {"labels": final, "stories": stories, "redirects": redirects,
+            "new": [s for s in opened if s not in redirects]}
+
+
+# ---- database --------------------------------------------------------------------------------
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>)\]]+")
+DOC_COLUMNS = ("id, url, canonical_url, kind, publisher, site, source_id, title, text, published, "
+               "duplicate_of, story_id, content_hash, extra")
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _iso_week(published):
+    t = parse_time(published)
+    if t is None:
+        return None
+    y, w, _ = datetime.datetime.fromtimestamp(t * 86400, datetime.timezone.utc).isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def _links_of(row):
+    """URLs a document points at: the post it replies to, the article it shares, links in a post."""
+    urls = []
+    try:
+        extra = json.loads(row.get("extra") or "{}")
+    except (TypeError, ValueError):
+        extra = {}
+    if isinstance(extra, dict):
+        for key in ("reply_to", "original_url", "in_reply_to", "quoted_url", "link", "story_url", "parent_url"):
+            value = extra.get(key)
+            if isinstance(value, str) and value.startswith("http"):
+                urls.append(value)
+    if row.get("kind") == "social":
+        urls += _URL_IN_TEXT.findall(row.get("text") or "")
+    return [u.rstrip(".,;") for u in urls]
+
+
+def _load_rows(db, model_key):
+    """New documents plus the assigned ones the stream needs as state (within the window)."""
+    new = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NULL ORDER BY id"))
+    if not new:
+        return [], new
+    times = [parse_time(r["published"]) for r in new]
+    dated = [t for t in times if t is not None]
+    if dated and len(dated) == len(times):
+        start = datetime.datetime.fromtimestamp((min(dated) - CONFIG["window_days"]) * 86400,
+                                                datetime.timezone.utc).isoformat(timespec="seconds")
+        old = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL AND "
+                            "(published IS NULL OR published >= ?) ORDER BY id", [start]))
+    else:
+        old = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL ORDER BY id"))
+    # Originals of new duplicates and targets of new posts must be present, even if old.
+    have = {r["id"] for r in old} | {r["id"] for r in new}
+    want = {r["duplicate_of"] for r in new if r["duplicate_of"]} - have
+    if want:
+        old += [r for r in db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE id IN "
+                                    f"({','.join('?' * len(want))})", list(want)) if r["story_id"]]
+    link_urls = {u for r in new for u in _links_of(r)}
+    if link_urls:
+        urls = list(link_urls)[:900]
+        qs = ",".join("?" * len(urls))
+        have = {r["id"] for r in old} | {r["id"] for r in new}
+        old += [r for r in db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL AND "
+                                    f"(canonical_url IN ({qs}) OR url IN ({qs}))", urls + urls)
+                if r["id"] not in have]
+    rows = sorted(old + new, key=lambda r: r["id"])
+    return rows, new
+
+
+def _doc_entities(db, ids):
+    out = {}
+    ids = list(ids)
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        for r in db.query(f"SELECT document_id, entity_id FROM document_entities WHERE document_id IN "
+                          f"({','.join('?' * len(chunk))})", chunk):
+            out.setdefault(r["document_id"], []).append(r["entity_id"])
+    return out
+
+
+def assign_stories(db, model_name=None):
+    """Assign documents without a story, merge near-duplicate stories, refresh story fields."""
+    from pipeline.embed import content_key, embed_documents, load_vectors, resolve_model
+    from pipeline.entities import index_entities
+
+    embed_documents(db, model_name)
+    index_entities(db)
+    model_key, _, _ = resolve_model(model_name)
+    rows, new = _load_rows(db, model_key)
+    counts = {"assigned": 0, "new_stories": 0, "merged": 0}
+    if not new:
+        return counts
+    vec_of = load_vectors(db, model_name)
+    ents = _doc_entities(db, [r["id"] for r in rows])
+    pos = {r["id"]: k for k, r in enumerate(rows)}
+    by_url = {}
+    for r in rows:
+        for u in (r["url"], r["canonical_url"]):
+            if u:
+                by_url.setdefault(u, r["id"])
+    redirects = {r["old_id"]: r["new_id"] for r in db["story_redirects"].rows}
+
+    def current(sid):
+        seen = set()
+        while sid in redirects and sid not in seen:
+            seen.add(sid)
+            sid = redirects[sid]
+        return sid
+
+    items, vectors = [], []
+    dim = len(next(iter(vec_of.values()))) if vec_of else 384
+    for r in rows:
+        item = {"id": r["id"], "title": r["title"], "text": r["text"], "published": r["published"],
+                "canonical_url": r["canonical_url"] or r["url"], "kind": r["kind"],
+                "entities": ents.get(r["id"], [])}
+        if r["story_id"]:
+            item["story"] = current(r["story_id"])
+        else:
+            link = None
+            if r["duplicate_of"] in pos:
+                link = pos[r["duplicate_of"]]
+            else:
+                for u in _links_of(r):
+                    if by_url.get(u) in pos and by_url[u] != r["id"]:
+                        link = pos[by_url[u]]
+                        break
+            if link is not None:
+                item["link"] = link
+        items.append(item)
+        v = vec_of.get(content_key(r))
+        vectors.append(v if v is not None else np.zeros(dim, dtype=np.float32))
+    result = cluster_stream(items, np.vstack(vectors))
+    labels = result["labels"]
+
+    now = _now()
+    touched = set()
+    with db.conn:
+        for r, label in zip(rows, labels):
+            if r["story_id"] != label:
+                if r["story_id"] is None:
+                    counts["assigned"] += 1
+                db.execute("UPDATE documents SET story_id = ? WHERE id = ?", [label, r["id"]])
+                touched.add(label)
+        for old_id, new_id in result["redirects"].items():
+            final = _final(result["redirects"], new_id)
+            db["story_redirects"].upsert({"old_id": old_id, "new_id": final}, pk="old_id")
+            # Earlier redirects to the merged story now point at the survivor.
+            db.execute("UPDATE story_redirects SET new_id = ? WHERE new_id = ?", [final, old_id])
+            db.execute("UPDATE documents SET story_id = ? WHERE story_id = ?", [final, old_id])
+            if db["stories"].count_where("id = ?", [old_id]):
+                db["stories"].update(old_id, {"merged_into": final, "n_documents": 0, "updated": now})
+            counts["merged"] += 1
+            touched.add(final)
+        counts["new_stories"] = len([s for s in result["new"] if s in set(labels)])
+        refresh_stories(db, touched, vec_of, now)
+    return counts
+
+
+def _final(redirects, sid):
+    while sid in redirects:
+        sid = redirects[sid]
+    return sid
+
+
+def _heat(times, n_docs, n_sources):
+    """Coverage (documents, distinct sources) plus velocity (documents in the first 3 days)."""
+    dated = sorted(t for t in times if t is not None)
+    burst = sum(1 for t in dated if t - dated[0] <= 3.0) if dated else 0
+    return round(math.log1p(n_docs) + 1.5 * math.log1p(n_sources) + math.log1p(burst), 3)
+
+
+def refresh_stories(db, story_ids, vec_of=None, now=None):
+    """Recompute headline, lead, dates, counts, entities, categories, heat, related; write changes only."""
+    from pipeline.embed import content_key, load_vectors
+    from pipeline.entities import categorise
+    if not story_ids:
+        return 0
+    vec_of = vec_of if vec_of is not None else load_vectors(db)
+    now = now or _now()
+    changed = 0
+    centroids = {}
+    for sid in sorted(story_ids):
+        docs = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id = ? ORDER BY id", [sid]))
+        if not docs:
+            continue
+        vecs = [vec_of.get(content_key(d)) for d in docs]
+        ok = [k for k, v in enumerate(vecs) if v is not None]
+        cent = np.sum([vecs[k] for k in ok], axis=0) if ok else None
+        if cent is not None:
+            cent = cent / (np.linalg.norm(cent) + 1e-9)
+            centroids[sid] = cent
+        # Headline: the most representative title (closest to the centroid), from articles
+        # before posts; duplicates add nothing.
+        def rank(k):
+            d = docs[k]
+            sim = float(vecs[k] @ cent) if cent is not None and vecs[k] is not None else 0.0
+            return (d["kind"] == "social", not d["title"], d["duplicate_of"] is not None, -sim, d["id"])
+        headline = (docs[min(range(len(docs)), key=rank)]["title"] or "").strip() or None
+        times = [parse_time(d["published"]) for d in docs]
+        # Lead: the first report; on a tie the original beats its republished copy.
+        lead = min(range(len(docs)), key=lambda k: (times[k] is None, times[k] or 0.0,
+                                                     docs[k]["duplicate_of"] is not None, docs[k]["id"]))
+        dated = [(t, d["published"]) for t, d in zip(times, docs) if t is not None]
+        first = min(dated)[1] if dated else None
+        last = max(dated)[1] if dated else None
+        sources = {d["publisher"] or d["site"] or d["source_id"] for d in docs}
+        sources.discard(None)
+        ent_count = Counter()
+        for r in db.query("SELECT entity_id, count(*) AS n FROM document_entities WHERE document_id IN "
+                          "(SELECT id FROM documents WHERE story_id = ?) GROUP BY entity_id", [sid]):
+            ent_count[r["entity_id"]] = r["n"]
+        entities = [e for e, _ in sorted(ent_count.items(), key=lambda kv: (-kv[1], kv[0]))][:15]
+        cat_count = Counter()
+        for d in docs:
+            cat_count.update(categorise(f"{d['title'] or ''}\n{(d['text'] or '')[:3000]}")[:3])
+        # A category must be carried by a fair share of the coverage, not one passing mention.
+        need = max(1, math.ceil(0.25 * len(docs)))
+        categories = [c for c, k in sorted(cat_count.items(), key=lambda kv: (-kv[1], kv[0])) if k >= need][:4]
+        row = {
+            "id": sid, "headline": headline, "first_seen": first, "last_seen": last,
+            "first_week": _iso_week(first), "lead_document_id": docs[lead]["id"],
+            "n_documents": len(docs), "n_sources": len(sources) or 1,
+            "heat": _heat(times, len(docs), len(sources) or 1),
+            "categories": json.dumps(categories), "entities": json.dumps(entities), "merged_into": None,
+        }
+        changed += _write_if_changed(db, row, now)
+    _refresh_related(db, centroids, vec_of, now)
+    return changed
+
+
+def _write_if_changed(db, row, now):
+    existing = db["stories"].get(row["id"]) if db["stories"].count_where("id = ?", [row["id"]]) else None
+    if existing and all(existing.get(k) == v for k, v in row.items()):
+        return 0
+    db["stories"].upsert({**row, "updated": now}, pk="id", alter=False)
+    return 1
+
+
+def _refresh_related(db, centroids, vec_of, now, top=3, min_sim=0.5):
+    """Related stories: the closest other live stories by centroid."""
+    from pipeline.embed import content_key
+    if not centroids:
+        return
+    sums = {}
+    for d in db.query("SELECT story_id, content_hash, title, text FROM documents WHERE story_id IS NOT NULL"):
+        v = vec_of.get(content_key(d))
+        if v is not None:
+            sums[d["story_id"]] = sums.get(d["story_id"], 0) + v
+    ids = sorted(sums)
+    if len(ids) < 2:
+        return
+    mat = np.array([sums[s] for s in ids], dtype=np.float32)
+    mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
+    for sid, cent in centroids.items():
+        sims = mat @ cent
+        related = [ids[j] for j in np.argsort(-sims) if ids[j] != sid and sims[j] >= min_sim][:top]
+        existing = db["stories"].get(sid)
+        if existing.get("related") != json.dumps(related):
+            db["stories"].update(sid, {"related": json.dumps(related), "updated": now})
