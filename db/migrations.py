@@ -115,3 +115,10 @@ def migrate(db):
             })
         applied.append(fn.__name__)
     return applied
+
+
+@migration
+def m101_collection_robots(db):
+    """robots.txt per host with its validators: a repeat crawl asks for it conditionally."""
+    db["robots"].create({"netloc": str, "etag": str, "last_modified": str, "body": str, "fetched": str},
+                        pk="netloc")

@@ -186,23 +186,53 @@ def run_spiders(db_path, jobs, settings, run_id):
         crawler.signals.connect(on_error, signal=signals.spider_error)
         crawler.signals.connect(on_closed, signal=signals.spider_closed)
 
-    # Each source runs in its own crawler, so Scrapy's per-domain limits are per source. Sources
-    # that share a host (several feeds on one site) split that host's politeness budget instead.
     hosts = collections.Counter(urllib.parse.urlsplit(job["source"]["url"]).hostname for job in jobs)
+    _load_robots(db)
     for job in jobs:
         cls = spider_class(job["source"]["kind"])
-        sharing = hosts[urllib.parse.urlsplit(job["source"]["url"]).hostname]
-        if sharing > 1:
-            per_domain = max(1, int(settings.get("CONCURRENT_REQUESTS_PER_DOMAIN", 2)) // sharing)
-            cls = type(cls.__name__, (cls,), {"custom_settings": {
-                "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
-                "DOWNLOAD_DELAY": float(settings.get("DOWNLOAD_DELAY", 0)) * sharing}})
+        host = urllib.parse.urlsplit(job["source"]["url"]).hostname
+        custom = _politeness(host, hosts[host], settings)
+        if custom:
+            cls = type(cls.__name__, (cls,), {"custom_settings": custom})
         crawler = process.create_crawler(cls)
         attach(crawler, job)
         process.crawl(crawler, source=job["source"], state=job["state"], known=job["known"])
     process.start()
+    _save_robots(db)
     db.conn.close()
     return {"counts": counts, "errors": errors}
+
+
+def _politeness(host, sharing, settings):
+    """Per-source Scrapy settings that differ from the shared ones (None when none do).
+
+    Each source runs in its own crawler, so Scrapy's per-domain limits are per source: sources
+    sharing a host split that host's budget. A loopback host is our own mirror (demo, tests,
+    benches): no politeness delays there.
+    """
+    if host in ("localhost", "::1") or (host or "").startswith("127."):
+        return {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
+    if sharing > 1:
+        return {"CONCURRENT_REQUESTS_PER_DOMAIN": max(1, int(settings.get("CONCURRENT_REQUESTS_PER_DOMAIN", 2)) // sharing),
+                "DOWNLOAD_DELAY": float(settings.get("DOWNLOAD_DELAY", 0)) * sharing}
+    return None
+
+
+def _load_robots(db):
+    from spiders.middlewares import ROBOTS_CACHE
+    ROBOTS_CACHE.clear()
+    for netloc, etag, modified, body in db.conn.execute("select netloc, etag, last_modified, body from robots"):
+        ROBOTS_CACHE[netloc] = {"etag": etag, "last_modified": modified, "body": body}
+
+
+def _save_robots(db):
+    from spiders.middlewares import ROBOTS_CACHE
+    with db.conn:
+        for netloc, entry in ROBOTS_CACHE.items():
+            if entry.get("changed"):
+                db.conn.execute("insert or replace into robots (netloc, etag, last_modified, body, fetched) "
+                                "values (?, ?, ?, ?, ?)",
+                                [netloc, entry["etag"], entry["last_modified"], entry["body"], now()])
 
 
 def _last_error(db, name):

@@ -1,11 +1,13 @@
-"""Downloader middlewares: the address guard and retries that honour Retry-After."""
+"""Downloader middlewares: address guard, Retry-After retries, shared and conditional robots.txt."""
 import asyncio
 import email.utils
 import logging
 import time
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
 
 from pipeline.guard import check_url
 
@@ -71,3 +73,53 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return response
         await asyncio.sleep(delay)
         return retry
+
+
+# robots.txt of every host seen, shared by all crawlers of this process and filled/saved by
+# pipeline.crawl around the crawl: netloc -> {"etag", "last_modified", "body"}.
+ROBOTS_CACHE = {}
+
+
+class RobotsCacheMiddleware:
+    """Fetch robots.txt conditionally; a 304 is answered from the copy saved on the last crawl."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls()
+
+    def process_request(self, request, spider=None):
+        if not request.url.endswith("/robots.txt"):
+            return None
+        cached = ROBOTS_CACHE.get(urlparse_cached(request).netloc)
+        if cached and cached.get("body") is not None:
+            if cached.get("etag"):
+                request.headers.setdefault("If-None-Match", cached["etag"])
+            if cached.get("last_modified"):
+                request.headers.setdefault("If-Modified-Since", cached["last_modified"])
+        return None
+
+    def process_response(self, request, response, spider=None):
+        if not request.url.endswith("/robots.txt"):
+            return response
+        netloc = urlparse_cached(request).netloc
+        cached = ROBOTS_CACHE.get(netloc)
+        if response.status == 304 and cached and cached.get("body") is not None:
+            return response.replace(status=200, body=cached["body"].encode("utf-8"))
+        if response.status == 200:
+            etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+            ROBOTS_CACHE[netloc] = {
+                "etag": etag.decode("latin-1") if etag else None,
+                "last_modified": modified.decode("latin-1") if modified else None,
+                "body": response.body.decode("utf-8", errors="replace"), "changed": True}
+        return response
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware with one parser per host for all crawlers of the process
+    (each source is its own crawler; without this every source would fetch robots.txt again)."""
+
+    _shared_parsers = {}
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self._parsers = SharedRobotsTxtMiddleware._shared_parsers

@@ -30,6 +30,9 @@ BASE = {
     "DOWNLOADER_MIDDLEWARES": {
         # Before robots.txt (100): a refused host must not even be asked for its robots.txt.
         "spiders.middlewares.AddressGuardMiddleware": 50,
+        "spiders.middlewares.RobotsCacheMiddleware": 60,
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "spiders.middlewares.SharedRobotsTxtMiddleware": 100,
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "spiders.middlewares.BackoffRetryMiddleware": 550,
     },

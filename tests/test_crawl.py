@@ -18,6 +18,7 @@ POST = " ".join(fixture("002_ee4b015b54fba806.txt").decode().split())[:400]
 def build_site(root, base):
     """A static mirror: feed -> real pages, WordPress seed, card index + PDF, social API folders."""
     (root / "pages").mkdir(parents=True)
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /drafts/\n")  # fetched once, then 304
     for name in PAGES:
         shutil.copy(FIXTURES / name, root / "pages" / name)
     (root / "copy").mkdir()
@@ -99,10 +100,11 @@ def test_end_to_end_then_second_crawl_downloads_no_bodies(site, tmp_path, monkey
     pair = list(db.query("select id, duplicate_of from documents where url like '%verge%' order by id"))
     assert len(pair) == 2 and pair[1]["duplicate_of"] == pair[0]["id"] and pair[0]["duplicate_of"] is None
 
-    bodies = server.stats["bodies"]
+    bodies, n_paths = server.stats["bodies"], len(server.stats["paths"])
     again = crawl_sources(db, cfg, settings_overrides=FAST)
     assert server.stats["bodies"] == bodies, "a second crawl of unchanged sources downloaded bodies"
     assert again["inserted"] == 0 and again["not_modified"] >= len(sources(server.url))
+    assert server.stats["paths"][n_paths:].count("/robots.txt") == 1  # one for all sources, answered 304
 
     # The lab silently edits its card: only the card's body is downloaded; a new version with a diff.
     card = root / "cards/claude-opus-4-system-card.pdf"
