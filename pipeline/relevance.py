@@ -15,10 +15,14 @@ AI_STRONG = [
     r"system cards?", r"model cards?", r"training data", r"\bAlexa\b", r"\bSiri\b", r"Waymo",
     r"content moderation", r"recommendation (?:algorithm|engine|system)s?",
     r"algorithmic", r"predictive policing", r"computer vision", r"speech recognition",
+    r"FaceApp", r"Google Photos", r"autocomplete", r"image (?:recognition|classifi\w+|label\w*)",
+    r"smart speakers?", r"voice assistants?", r"Google Home", r"robotic surgery", r"surgical robots?",
+    r"(?:warehouse|delivery|security) robots?", r"automated (?:decision|system|grading|driving)\w*",
 ]
 AI_WEAK = [
     r"\bmodels?\b", r"\bagents?\b", r"\balgorithms?\b", r"\brobot\w*", r"prompts?",
     r"\bsoftware\b", r"automat\w+", r"autonomous", r"inference", r"\bTesla\b", r"\bbots?\b",
+    r"\bEcho\b", r"translat\w+", r"sensors?", r"\bfilters?\b", r"recognition",
 ]
 # Is it about safety, harm, incidents, misbehaviour, oversight? Weak terms are everyday news words.
 SAFETY_STRONG = [
@@ -31,12 +35,16 @@ SAFETY_STRONG = [
     r"preparedness", r"\bevals?\b", r"catastroph\w+", r"rogue", r"self-preservation",
     r"bioweapons?", r"cyber\w*", r"accountab\w+", r"ethic\w*", r"unsafe", r"dangerous",
     r"failures?", r"malfunction\w*", r"recall(?:s|ed)?\b", r"controvers\w+",
+    r"mistak\w*", r"mistook", r"wrongly", r"false (?:positive|negative|arrest|match)\w*", r"blunder\w*",
+    r"glitch\w*", r"fiasco", r"botched", r"faulty", r"defam\w+", r"offensive", r"inappropriate",
+    r"problematic", r"apologi[sz]\w*", r"accident\w*",
 ]
 SAFETY_WEAK = [
     r"\bsafe\b", r"\brisks?\b", r"leak\w*", r"breach\w*", r"exploit\w*", r"attack\w*",
     r"lawsuits?", r"regulat\w+", r"evaluations?", r"crash\w*", r"killed", r"injur\w+",
     r"fatal\w*", r"wrong\w*", r"fail\w*", r"shut ?down", r"autonomy", r"threat\w*",
     r"transparen\w+", r"\bban(?:s|ned)?\b", r"investigat\w+", r"complain\w*",
+    r"\berrors?\b", r"fault\w*", r"shamed?", r"problems?", r"confus\w+", r"rejects?", r"nightmare",
 ]
 def _compile(terms):
     return re.compile("|".join(terms), re.IGNORECASE)
@@ -68,7 +76,9 @@ def relevance_score(title, text, kind="article"):
     title, text = title or "", text or ""
     ai = _signal(AI_RE, title, text)
     safety = _signal(SAFETY_RE, title, text)
-    score = math.sqrt(ai * safety) if ai > 0.15 else 0.5 * ai * safety
+    # Both kinds of evidence are needed; a clearly AI document without safety words keeps a
+    # little credit (a small floor) so that a long, strongly AI piece is not scored zero.
+    score = math.sqrt(ai * max(safety, 0.15 * ai)) if ai > 0.15 else 0.5 * ai * safety
     if kind == "system_card":
         score = max(score, 0.5 + 0.5 * ai)
     elif kind in LAB_KINDS:
