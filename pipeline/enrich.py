@@ -244,7 +244,8 @@ def _role_after(text, end):
     return role
 
 
-DESCRIPTOR_RE = re.compile(r"(?:(?:[a-z][\w\-]*|\([A-Z]{2,6}\))\s*)+")
+# words separated by whitespace (a "\s*" here backtracks exponentially on long lowercase runs)
+DESCRIPTOR_RE = re.compile(r"(?:[a-z][\w\-]*|\([A-Z]{2,6}\))(?:\s+(?:[a-z][\w\-]*|\([A-Z]{2,6}\)))*")
 
 
 def _descriptor_role(between):
