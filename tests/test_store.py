@@ -91,3 +91,17 @@ def test_week_and_month():
     assert week_and_month("2025-05-22T16:43:00+00:00") == ("2025-W21", "2025-05")
     assert week_and_month("garbage") == (None, None)
     assert week_and_month(None) == (None, None)
+
+
+def test_relevance_separates_ai_incidents_from_general_news(shared):
+    """On the eval sets: AI incident reports with text score high, ECB+ general news low."""
+    from pipeline.relevance import relevance_score
+    def load(name):
+        return [json.loads(line) for line in (shared / "eval" / name).read_text(encoding="utf-8").splitlines()]
+    incidents = [d for d in load("aiid-fixtures.jsonl") if len((d["text"] or "").split()) >= 100]
+    news = load("ecbplus.jsonl")
+    passed = lambda docs: sum(relevance_score(d["title"], d["text"]) >= 0.35 for d in docs) / len(docs)
+    assert passed(incidents) >= 0.5 and passed(news) <= 0.05
+    assert relevance_score("Introducing Claude 4", "Claude Opus 4 and Claude Sonnet 4 set new standards for coding, "
+                           "advanced reasoning, and AI agents.", "blog") >= 0.35
+    assert relevance_score("Claude Opus 4 system card", "Pre-deployment evaluations of the model.", "system_card") >= 0.5
