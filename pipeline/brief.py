@@ -61,7 +61,9 @@ def story_documents(db, story_id):
         "select old_id from story_redirects where new_id = ?", [story_id])]
     marks = ",".join("?" * len(ids))
     return list(db.query(
-        f"select id, url, canonical_url, kind, publisher, site, title, author, published, text, extra "
+        # the canonical URL is the stable public one; `url` may be where a mirror served it
+        f"select id, coalesce(canonical_url, url) as url, url as fetched_url, kind, publisher, site, title, author, "
+        f"published, text, extra "
         f"from documents where story_id in ({marks}) and duplicate_of is null "
         f"order by coalesce(published, '9999'), id", ids))
 
@@ -135,7 +137,9 @@ def reactions(docs, quotes):
     posts = [q for q in quotes if q["kind"] == "social"]
     source = "social posts"
     if not posts:
+        # people only (a handle or a full name): an organisation's statement is not a reaction
         posts = [q for q in quotes if q["speaker"] and q["kind"] != "social"
+                 and (q["speaker"].startswith("@") or len(q["speaker"].split()) >= 2)
                  and (q["speaker"].startswith("@") or " on X" in (q.get("role") or "")
                       or enrich.AGAINST.search(q["text"]) or enrich.FOR.search(q["text"]))]
         source = "quoted in coverage"

@@ -31,6 +31,7 @@ FIRST_PERSON_RE = re.compile(r"\b(?:I|me|my|we|us|our)\b")
 def candidate_sentences(docs):
     """Summary-worthy sentences of `docs`: dicts text, document_id, publisher, url, published, order."""
     out = []
+    titles = {(d.get("title") or "").strip() for d in docs}
     for rank, doc in enumerate(docs):
         text = doc.get("text") or ""
         quoted = quote_spans(text)
@@ -38,6 +39,8 @@ def candidate_sentences(docs):
             if any(a < e and s < b for a, b in quoted if b - a > 60):
                 continue    # inside or across someone's quote: shown as a quote, with its speaker
             sent = text[s:e]
+            if sent in titles:
+                continue    # the headline repeated as the first line of the text
             n = word_count(sent)
             if n < 8 or n > 48 or sent.endswith(("?", ":")) or not sent[-1:] in ".!\"”’)":
                 continue
