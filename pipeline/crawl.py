@@ -132,6 +132,7 @@ def run_spiders(db_path, jobs, settings, run_id):
     keep_alive = []
     process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": True})
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
+    logging.getLogger("twisted").addFilter(_drop_close_race)
 
     def attach(crawler, job):
         name = job["source"]["name"]
@@ -201,6 +202,13 @@ def run_spiders(db_path, jobs, settings, run_id):
     _save_robots(db)
     db.conn.close()
     return {"counts": counts, "errors": errors}
+
+
+def _drop_close_race(record):
+    """Hide Scrapy's known shutdown race (AlreadyCalledError while closing idle keep-alive
+    connections, scrapy/scrapy#2653): harmless, but logged as CRITICAL."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not (type(exc).__name__ == "AlreadyCalledError" or "AlreadyCalledError" in record.getMessage())
 
 
 def _politeness(host, sharing, settings):
