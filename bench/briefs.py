@@ -131,12 +131,20 @@ def report(name, result):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-demo", action="store_true", help="skip building the demo")
+    parser.add_argument("--demo-db", help="measure a copy of this already-built demo DB instead of building one")
     parser.add_argument("--max-digests", type=int, default=20, help="digests timed per data set")
     args = parser.parse_args(argv)
     all_ok = True
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        if not args.no_demo:
+        if args.demo_db:
+            import sqlite3
+            src = sqlite3.connect(args.demo_db)
+            src.backup(sqlite3.connect(tmp / "demo.db"))     # a copy: the digests written here stay here
+            src.close()
+            db = open_db(tmp / "demo.db")
+            all_ok &= report(f"demo ({args.demo_db})", measure(db, str(tmp / "demo-digests"), args.max_digests))
+        elif not args.no_demo:
             try:
                 from pipeline.demo import run_demo
                 t = time.perf_counter()

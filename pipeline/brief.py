@@ -227,14 +227,15 @@ def story_facts(db, story_id, base_url=None):
     if not docs:
         raise BriefError(f"story {story_id!r} has no documents to brief from")
     terms = story_terms(story, docs)
-    articles = [d for d in docs if d.get("kind") != "social"] or docs
-    titles = " ".join([story.get("headline") or ""] + [d.get("title") or "" for d in articles])
+    # summaries come from reporting; a story of social posts alone has its posts as quotes instead
+    articles = [d for d in docs if d.get("kind") != "social"]
+    titles = " ".join([story.get("headline") or ""] + [d.get("title") or "" for d in articles or docs])
     summary, summary_sents = summarise.summarise(articles, title_text=titles)
     quotes = story_quotes(docs)
     categories = playbook.story_categories(story)
     if not categories:
         from pipeline.entities import categorise
-        categories = categorise(" ".join((d.get("title") or "") + "\n" + (d.get("text") or "")[:5000] for d in articles))
+        categories = categorise(" ".join((d.get("title") or "") + "\n" + (d.get("text") or "")[:5000] for d in articles or docs))
     all_text = "\n".join(d.get("text") or "" for d in docs)
     areas = playbook.msp_areas(categories, all_text)
     specifics = playbook.story_specifics(db, story_id, all_text)
@@ -253,7 +254,7 @@ def build_brief(db, story_id, base_url=None):
     resolved = resolve_story_id(db, story_id)
     facts = story_facts(db, resolved, base_url)
     story, docs, articles = facts["story"], facts["docs"], facts["articles"]
-    headline = story.get("headline") or (articles[0].get("title") if articles else None) or resolved
+    headline = story.get("headline") or docs[0].get("title") or resolved
     lead = first_report(story, docs)
     opener = summarise.cold_open(articles, facts["titles"], lead_id=lead["document_id"] if lead else None)
     msp = playbook.takeaways(facts["areas"], facts["specifics"], n=3)

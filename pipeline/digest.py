@@ -79,7 +79,8 @@ def week_story_ids(db, week):
 def rank_score(facts, week):
     """Coverage, source diversity, velocity and MSP relevance, combined; returns (score, parts)."""
     week_docs = [d for d in facts["docs"] if (d.get("published") or "") and _iso_week(d["published"]) == week]
-    coverage = len(week_docs)
+    # a post is a reaction, not coverage: it counts for less, and a story of posts alone ranks lower
+    coverage = sum(1.0 if d.get("kind") != "social" else 0.3 for d in week_docs)
     outlets = len({briefs.outlet(d) for d in week_docs})
     days = sorted({d["published"][:10] for d in week_docs})
     span = 1
@@ -88,6 +89,8 @@ def rank_score(facts, week):
     velocity = coverage / span
     msp = len(facts["areas"])
     score = math.log1p(coverage) + 0.6 * outlets + 0.4 * velocity + 0.8 * msp
+    if not any(d.get("kind") != "social" for d in week_docs):
+        score *= 0.5
     return score, {"coverage": coverage, "outlets": outlets, "velocity": round(velocity, 2), "msp": msp}
 
 
@@ -118,7 +121,7 @@ def story_section(db, story_id, week, base_url=None):
     """One story of the digest as a dict for the templates."""
     facts = briefs.story_facts(db, story_id, base_url)
     story, docs = facts["story"], facts["docs"]
-    headline = story.get("headline") or facts["articles"][0].get("title") or story_id
+    headline = story.get("headline") or docs[0].get("title") or story_id
     first = briefs.first_report(story, docs)
     quote = briefs.lead_quote(facts["quotes"], facts["terms"])
     more = []
@@ -126,7 +129,9 @@ def story_section(db, story_id, week, base_url=None):
         name = briefs.outlet(d)
         if d.get("kind") != "social" and name not in more and (not first or name != first["outlet"]):
             more.append(name)
-    reacts = briefs.reactions(docs, facts["quotes"])[:MAX_REACTIONS]
+    reacts = [r for r in briefs.reactions(docs, facts["quotes"])
+              if not quote or (r["document_id"], r["position"]) != (quote["document_id"], quote["position"])]
+    reacts = reacts[:MAX_REACTIONS]
     actions = playbook.takeaways(facts["areas"], facts["specifics"], n=3)
     summary_llm, summary_model = llm_hook.rewrite("summary", facts["summary"], facts)
     actions_llm, actions_model = llm_hook.rewrite("msp", "\n".join(actions), facts)

@@ -4,7 +4,6 @@ This is generated guidance (templates chosen by category), not reporting; the di
 brief label it so. Specifics (model, vendor, permission) come from the story's own entities
 and text, never invented: when one is unknown, a neutral phrase stands in.
 """
-import collections
 import json
 import re
 
@@ -23,12 +22,12 @@ AREAS = {
 
 PLAYBOOK = {
     "agent-permissions": [
-        "Audit which client agents built on {model} can run {permission}; remove that access where a person does not review each action.",
+        "Audit which client agents built on {model} have {permission}; remove it where a person does not review each action.",
         "Put outbound email, messaging and web requests from AI agents behind an allow-list and human approval, so an agent cannot contact outsiders on its own.",
         "Review system prompts your team ships for phrases like \"take initiative\" or \"act boldly\" that invite high-agency behaviour.",
     ],
     "data-exposure": [
-        "Map which client data {model} sessions can reach and keep regulated data (PHI, PII, financials) out of agent context by default.",
+        "Map which client data sessions of {model} can reach and keep regulated data (PHI, PII, financials) out of agent context by default.",
         "Confirm in {vendor}'s terms what the model or vendor may share with third parties and log every agent-initiated data transfer.",
         "Tell clients plainly what an AI tool could disclose, and get written sign-off before enabling it on sensitive systems.",
     ],
@@ -49,16 +48,21 @@ PLAYBOOK = {
     ],
 }
 
-# Ordered by how specific they are: the first phrase found in the story's text wins.
+# Ordered by how specific they are: the first phrase found in the story's text wins, named as a
+# permission an agent can hold.
 PERMISSIONS = [
-    r"command[- ]line tools?", r"a command line", r"shell access", r"an email tool", r"email tools?",
-    r"file[- ]system access", r"admin(?:istrator)? (?:rights|access|privileges)", r"API keys?",
-    r"production databases?", r"browser access", r"computer use", r"unlimited access to tools",
-    r"access to tools", r"tool access", r"root access",
+    (r"command[- ]line tools?|a command line|shell access|root access", "command-line (shell) access"),
+    (r"an email tool|email tools?|bulk-email\w*", "the ability to send email"),
+    (r"file[- ]system access", "file-system access"),
+    (r"admin(?:istrator)? (?:rights|access|privileges)", "administrator rights"),
+    (r"API keys?", "API keys"),
+    (r"production databases?", "production database access"),
+    (r"browser access|computer use", "browser or computer-use control"),
+    (r"unlimited access to tools|access to tools|tool access", "tool access"),
 ]
-PERMISSION_RE = re.compile("|".join(f"(?:{p})" for p in PERMISSIONS), re.I)
+PERMISSION_RE = re.compile("|".join(f"(?:{p})" for p, _name in PERMISSIONS), re.I)
 ENTITY_SCAN_CHARS = 20000
-FALLBACKS = {"model": "the AI model", "vendor": "the vendor", "permission": "tool access (shell, email, files)"}
+FALLBACKS = {"model": "any AI model", "vendor": "the vendor", "permission": "tool access (shell, email, files)"}
 REGULATION_RE = re.compile(r"\bregulat|\bAI Act\b|\blegislat|\blaw\b|\bbill\b|executive order|\bcompliance\b", re.I)
 
 
@@ -98,13 +102,11 @@ def story_specifics(db, story_id, text):
     vendors = [n for n, k in ents if k in ("lab", "company")]
     if vendors:
         found["vendor"] = vendors[0]
-    counts = collections.Counter(m.group().lower() for m in PERMISSION_RE.finditer(text or ""))
-    if counts:
-        for pattern in PERMISSIONS:
-            hit = next((p for p in counts if re.fullmatch(pattern, p, re.I)), None)
-            if hit:
-                found["permission"] = hit
-                break
+    seen = {m.group().lower() for m in PERMISSION_RE.finditer(text or "")}
+    for pattern, name in PERMISSIONS:
+        if any(re.fullmatch(pattern, p, re.I) for p in seen):
+            found["permission"] = name
+            break
     return found
 
 
