@@ -1,7 +1,7 @@
 """Helpers shared by the social spiders (Mastodon, Bluesky, HN, Reddit, lobste.rs).
 
-Posts are short, so their relevance scores run low: a social source whose query or tag already
-selects the topic should set a low `relevance_min` (sources.toml uses 0.1).
+Posts are short, so their relevance scores run low; a social source's query or tag already picks
+the topic, so social sources default to the lower `social_relevance_min` cut-off (0.1).
 """
 import json
 

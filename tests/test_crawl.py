@@ -188,3 +188,14 @@ def test_shipped_sources_toml_is_valid_and_public():
     assert all(s["url"].startswith("https://") and not s["allow_private"] for s in cfg["sources"])
     text = path.read_text()
     assert text.count("[[source]]  #") == len(cfg["sources"])  # every source has its one-line comment
+
+
+def test_cut_offs_per_source_kind_and_setting(tmp_path):
+    from pipeline.crawl import plan_jobs
+    db = open_db(tmp_path / "plan.db")
+    cfg = config([{"name": "masto", "kind": "mastodon", "url": "https://m.example/api/v1/timelines/tag/ai"},
+                  {"name": "feed", "kind": "feed", "url": "https://f.example/feed"},
+                  {"name": "strict", "kind": "feed", "url": "https://s.example/feed", "relevance_min": 0.8}],
+                 relevance_min=0.35)
+    cuts = {j["source"]["name"]: j["source"]["relevance_min"] for j in plan_jobs(db, cfg)[0]}
+    assert cuts == {"masto": 0.1, "feed": 0.35, "strict": 0.8}
