@@ -295,6 +295,13 @@ def _speaker_before(ctx, ctx_start, text, people):
     """Attribution in the clause that introduces a quote: 'As X, a researcher, wrote:' / 'X added:'."""
     stripped = ctx.rstrip()
     if not stripped.endswith((":", ",")):
+        # 'The FAA said the problem “could cause ...”': a partial quote right after "NAME said ..."
+        m = re.search(rf"(?:^|[\s(])({NAME_WORD}(?:\s+{NAME_WORD}){{0,3}}|[A-Z]{{2,6}}|@[A-Za-z0-9_]{{2,30}})\s+{ADVERBS}"
+                      rf"(?:{SPEECH_VERBS})\b(?:\s+[\w’'\-]+){{0,8}}$", stripped)
+        if m:
+            name = _clean_name(m.group(1))
+            if name and _valid_speaker(name, people, next_to_verb=True):
+                return _resolve(name, people), None
         return None
     bounds = [m.end() for m in SENTENCE_END_RE.finditer(stripped)]
     sent_start = bounds[-1] if bounds else 0

@@ -124,3 +124,15 @@ def test_enrich_stories_is_idempotent(tmp_path):
         assert q["story_id"] is not None
     bowman = [q for q in rows if q["speaker"] == "Sam Bowman" and q["story_id"] == CLAUDE_STORY]
     assert len(bowman) >= 3      # two in the article, one social post
+
+
+def test_partial_quote_after_said_clause():
+    # AIID Lion Air reports: 'The FAA said the problem “could cause the flight crew ...”'
+    rows = [json.loads(line) for line in (FIXTURES / "aiid_lion_air_2018w45.jsonl").read_text().splitlines()]
+    found = {}
+    for r in rows:
+        for q in enrich.extract_quotes(r["text"]):
+            assert q["text"] in r["text"]
+            found[q["text"][:40]] = q["speaker"]
+    assert found["could cause the flight crew to have diff"] == "FAA"
+    assert found["address possible erroneous angle of attac"] == "FAA"
