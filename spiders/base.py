@@ -7,6 +7,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from pipeline.urls import canonical_url
+from spiders.extract import looks_binary
 
 log = logging.getLogger(__name__)
 
@@ -152,5 +153,3 @@ def _header(response, name):
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
 
-
-from spiders.extract import looks_binary  # noqa: E402  (kept at the end: avoids a cycle on import)

@@ -48,7 +48,7 @@ def test_koi8r_feed_without_encoding_information(db):
 
 
 def test_duplicate_guids_and_scripts_in_feed(db):
-    rss = f"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+    rss = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
     <item><title>&lt;script&gt;alert(1)&lt;/script&gt;Claude agent safety incident</title><link>https://h.example/a</link>
     <guid>same</guid><description>&lt;p onclick="x()"&gt;An AI model safety incident.&lt;/p&gt;&lt;script&gt;alert("xss")&lt;/script&gt;</description></item>
     <item><title>Copy</title><link>https://h.example/b</link><guid>same</guid><description>dup</description></item>
