@@ -88,7 +88,13 @@ def crawl_sources(db, config, only=None, run_id=None, settings_overrides=None):
     if jobs:
         from spiders.settings import crawl_settings
         settings = crawl_settings(config["settings"], settings_overrides)
-        result = _run_child(_db_path(db), jobs, settings, run_id)
+        try:
+            result = _run_child(_db_path(db), jobs, settings, run_id)
+        except BaseException as e:  # interrupted: what was saved stays; the run says so
+            if own_run:
+                finish_run(db, run_id, errors=errors + [f"crawl interrupted ({type(e).__name__})"],
+                           status="interrupted")
+            raise
         counts["sources"] = result.get("counts", {})
         errors.extend(result.get("errors", []))
     for key in COUNT_KEYS:
