@@ -133,6 +133,6 @@ def test_partial_quote_after_said_clause():
     for r in rows:
         for q in enrich.extract_quotes(r["text"]):
             assert q["text"] in r["text"]
-            found[q["text"][:40]] = q["speaker"]
-    assert found["could cause the flight crew to have diff"] == "FAA"
-    assert found["address possible erroneous angle of attac"] == "FAA"
+            found[q["text"][:30]] = q["speaker"]
+    assert found["could cause the flight crew to"] == "FAA"
+    assert found["address possible erroneous ang"] == "FAA"
