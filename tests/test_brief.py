@@ -132,3 +132,24 @@ def test_demo_claude_brief(demo_db):
     assert "84%" in md
     outlets = {s["outlet"] for s in b["sources"]}
     assert "VentureBeat" in outlets and "Business of Tech" in outlets, outlets
+
+
+def test_llm_hook_rewrites_are_labelled_beside_the_extractive_text(db, monkeypatch, tmp_path):
+    import sys
+    import types
+
+    class FakeModel:
+        def prompt(self, text):
+            return types.SimpleNamespace(text=lambda: "REWRITTEN: " + text.splitlines()[-1][:40])
+
+    monkeypatch.setitem(sys.modules, "llm", types.SimpleNamespace(get_model=lambda name: FakeModel()))
+    monkeypatch.setenv("INCIDENTWIRE_LLM_MODEL", "fake-local")
+    b = build_brief(db, CLAUDE_STORY)
+    assert b["llm_model"] == "fake-local" and b["msp_takeaways_llm"].startswith("REWRITTEN: ")
+    assert len(b["msp_takeaways"]) == 3     # the playbook text stays
+    md = render_brief_markdown(b)
+    assert "LLM rewrite (fake-local)" in md
+    from pipeline.digest import write_digest
+    out = write_digest(db, "2025-W21", out_dir=str(tmp_path))
+    digest_md = open(out["paths"]["markdown"]).read()
+    assert "LLM rewrite (fake-local)" in digest_md and "First reported by" in digest_md
