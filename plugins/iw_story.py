@@ -271,6 +271,14 @@ def register_routes():
     ]
 
 
+def when(value):
+    """'2025-05-22 16:43' from an ISO time; the date alone when the source gave no time."""
+    value = str(value or "")
+    if len(value) < 16 or value[10] != "T":
+        return value[:10]
+    return value[:10] if value[11:19] == "00:00:00" else value[:10] + " " + value[11:16]
+
+
 def row_url(datasette, table, pk):
     from datasette.utils import tilde_encode
     return datasette.urls.table(DB_NAME, table) + "/" + tilde_encode(str(pk))
@@ -278,4 +286,5 @@ def row_url(datasette, table, pk):
 
 @hookimpl
 def extra_template_vars(datasette):
-    return {"iw_http_url": http_url, "iw_row_url": lambda table, pk: row_url(datasette, table, pk)}
+    return {"iw_http_url": http_url, "iw_when": when,
+            "iw_row_url": lambda table, pk: row_url(datasette, table, pk)}

@@ -3,11 +3,14 @@
 Run on its own: `pytest -m browser` (Playwright's event loop must not share a process run with
 the async datasette.client tests).
 """
+import contextlib
 import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -29,15 +32,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def catalog_url(tmp_path_factory, shared):
-    """serve_datasette in a child process over a catalog DB; stopped when the tests finish."""
-    db_path = tmp_path_factory.mktemp("browser") / "catalog.db"
-    build_catalog_db(db_path, shared).conn.close()
+@contextlib.contextmanager
+def serving(db_path):
+    """serve_datasette in a child process on a free loopback port; stopped on exit."""
     port = free_port()
     code = ("import sys; from pipeline.serve import serve_datasette; "
             "serve_datasette(sys.argv[1], port=int(sys.argv[2]))")
-    log = open(db_path.with_suffix(".log"), "w+")
+    log = tempfile.TemporaryFile("w+")
     proc = subprocess.Popen([sys.executable, "-c", code, str(db_path), str(port)], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -65,6 +66,23 @@ def catalog_url(tmp_path_factory, shared):
 
 
 @pytest.fixture(scope="module")
+def demo_url(request):
+    """The catalog over the demo DB ($INCIDENTWIRE_DEMO_DB reuses one built by `incidentwire demo`)."""
+    path = os.environ.get("INCIDENTWIRE_DEMO_DB") or request.getfixturevalue("demo_db")
+    with serving(path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def hostile_url(tmp_path_factory, shared):
+    """The catalog over the small fixture DB, which carries a hostile document."""
+    db_path = tmp_path_factory.mktemp("browser") / "catalog.db"
+    build_catalog_db(db_path, shared).conn.close()
+    with serving(db_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} not found: run `make browser` (apt-get install chromium)")
@@ -75,30 +93,29 @@ def browser():
         b.close()
 
 
-def test_search_to_story_timeline(browser, catalog_url, tmp_path):
+def test_search_to_story_timeline(browser, demo_url, tmp_path):
     page = browser.new_page(viewport={"width": 1200, "height": 1500})
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(catalog_url + "/")
+    page.goto(demo_url + "/")
     assert page.title().startswith("incidentwire")
     page.fill("form.iw-search input[name=q]", "blackmail")
     page.press("form.iw-search input[name=q]", "Enter")
     page.wait_for_url("**/incidentwire/search?q=blackmail**")
     results = page.locator("ul.iw-results > li")
-    assert results.count() >= 3
-    assert page.locator("ul.iw-results mark").count() >= 3
-    # The hostile mirror's title shows as text and runs nothing.
-    assert "<script>" in page.locator("ul.iw-results").inner_text()
+    assert results.count() >= 2
+    assert page.locator("ul.iw-results mark").count() >= 2
     page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
 
-    story_link = page.locator("ul.iw-results .iw-meta a", has_text="Claude Opus 4").first
+    claude = re.compile(r"Claude (Opus 4|4 Opus)")
+    story_link = page.locator("ul.iw-results .iw-meta a", has_text=claude).first
     story_link.click()
     page.wait_for_url("**/stories/**")
-    assert "Claude Opus 4" in page.locator("h1").inner_text()
+    assert claude.search(page.locator("h1").inner_text())
     timeline = page.locator("ol.iw-timeline").inner_text()
     assert "VentureBeat" in timeline
     assert "Anthropic faces backlash to Claude 4 Opus behavior" in timeline
-    assert "The Business of Tech" in timeline
+    assert "Business of Tech" in timeline
     assert "Also published at" in timeline
     assert "VentureBeat" in page.locator(".iw-first-report").inner_text()
     shot = tmp_path / "story.png"
@@ -109,16 +126,18 @@ def test_search_to_story_timeline(browser, catalog_url, tmp_path):
     page.close()
 
 
-def test_hostile_pages_run_nothing(browser, catalog_url):
+def test_hostile_pages_run_nothing(browser, hostile_url):
     page = browser.new_page()
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(hostile_url + "/incidentwire/search?q=blackmail")
+    assert "<script>" in page.locator("ul.iw-results").inner_text()  # shown as text
     for path in ("/incidentwire/documents", "/incidentwire/documents/9", "/incidentwire/quotes",
                  "/incidentwire/digests/2025-W21", "/incidentwire/search?q=mirror",
                  "/stories/s-2025-w21-claude-opus-4", "/stories/s-2025-w21-claude-opus-4/brief",
                  "/incidentwire/system_cards", "/-/search?q=mirror",
                  "/incidentwire/search?q=%3Cimg%20src%3Dx%20onerror%3Dalert(8)%3E"):
-        page.goto(catalog_url + path)
+        page.goto(hostile_url + path)
         page.wait_for_load_state("networkidle")
         for element in page.locator("div[onmouseover], img[onerror]").all():
             pytest.fail(f"{path}: live hostile element {element.evaluate('e => e.outerHTML')}")

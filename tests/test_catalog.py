@@ -353,6 +353,7 @@ async def test_story_page(ds):
     assert "<h1>Anthropic faces backlash over Claude Opus 4 blackmail and whistleblowing behaviour</h1>" in page
     first = page.split('class="iw-first-report"')[1].split("</div>")[0]
     assert "VentureBeat" in first and "2025-05-22 16:43" in first
+    assert '<span class="iw-date">2025-05-22</span>' in page  # a date-only source shows no 00:00
     timeline = page.split('class="iw-timeline"')[1].split("</ol>")[0]
     assert "Anthropic faces backlash to Claude 4 Opus behavior" in timeline
     assert "The Business of Tech" in timeline and "Ratting" in timeline
@@ -459,3 +460,61 @@ async def test_arbitrary_sql_can_be_switched_off(catalog_path):
 
 async def test_robots_txt_blocks_crawlers(ds):
     assert "Disallow: /" in (await get(ds, "/robots.txt")).text
+
+
+# --- the demo DB (the whole pipeline over the offline snapshot) ----------------------------------
+
+@pytest.fixture(scope="session")
+def demo_ds(request):
+    """The catalog over the demo DB; $INCIDENTWIRE_DEMO_DB reuses a DB built by `incidentwire demo`."""
+    import os
+    path = os.environ.get("INCIDENTWIRE_DEMO_DB") or request.getfixturevalue("demo_db")
+    return make_datasette(path)
+
+
+async def demo_claude_story(demo_ds):
+    found = await rows(demo_ds, "/incidentwire/documents.json?publisher=VentureBeat&title__contains=backlash")
+    assert found and found[0]["story_id"], "the VentureBeat article has no story"
+    return found[0]["story_id"]
+
+
+async def test_demo_every_page_renders_and_is_inert(demo_ds):
+    story = await demo_claude_story(demo_ds)
+    weeks = await rows(demo_ds, "/incidentwire/digests.json")
+    paths = ["/", "/incidentwire", "/incidentwire/search?q=blackmail", "/incidentwire/week",
+             "/incidentwire/new_stories", "/incidentwire/entity_stories", "/incidentwire/system_cards",
+             f"/stories/{story}", f"/stories/{story}/brief", "/-/search?q=claude"]
+    paths += [f"/incidentwire/{t}" for t in ("documents", "stories", "sources", "entities", "quotes",
+                                             "digests", "runs", "skips", "document_versions")]
+    paths += [f"/incidentwire/digests/{w['week']}" for w in weeks[:3]]
+    for path in paths:
+        assert_inert((await get(demo_ds, path)).text)
+    for path in (f"/stories/{story}.json", f"/stories/{story}/brief.json", "/incidentwire/week.json",
+                 "/incidentwire/entity_stories.json", "/incidentwire/system_cards.json"):
+        assert (await get(demo_ds, path)).json()
+
+
+async def test_demo_claude_opus_4_story(demo_ds):
+    story = await demo_claude_story(demo_ds)
+    page = (await get(demo_ds, f"/stories/{story}")).text
+    timeline = page.split('class="iw-timeline"')[1].split("</ol>")[0]
+    assert "VentureBeat" in timeline and "Anthropic faces backlash to Claude 4 Opus" in timeline
+    assert "Business of Tech" in timeline
+    assert "Also published at" in timeline
+    data = (await get(demo_ds, f"/stories/{story}.json")).json()
+    kinds = {d["kind"] for d in data["timeline"]}
+    assert {"article", "podcast", "social"} <= kinds
+    assert data["reactions"]
+
+
+async def test_demo_search_and_feeds(demo_ds):
+    story = await demo_claude_story(demo_ds)
+    found = await rows(demo_ds, "/incidentwire/search.json?q=blackmail")
+    assert story in {r["story_id"] for r in found}
+    assert {"VentureBeat", "Business of Tech"} <= {r["publisher"] for r in found}
+    _, entries = parse_feed((await get(demo_ds, "/incidentwire/search.atom?q=blackmail")).text)
+    assert entries
+    _, entries = parse_feed((await get(demo_ds, "/incidentwire/new_stories.atom")).text)
+    assert len(entries) >= 8
+    _, entries = parse_feed((await get(demo_ds, "/incidentwire/digest_feed.atom")).text)
+    assert entries
