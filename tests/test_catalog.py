@@ -75,6 +75,16 @@ def test_make_datasette_refuses_a_missing_file(tmp_path):
         make_datasette(tmp_path / "nope.db")
 
 
+def test_serve_datasette_serves_over_http(catalog_path):
+    import urllib.request
+    from tests.test_browser import serving
+    with serving(catalog_path) as url:
+        body = urllib.request.urlopen(url + "/incidentwire/search.json?q=blackmail").read()
+        assert json.loads(body)["rows"]
+        page = urllib.request.urlopen(f"{url}/stories/{CLAUDE_STORY}").read().decode()
+        assert "Timeline" in page
+
+
 async def test_database_is_mounted_as_incidentwire_read_only(ds):
     assert list(ds.databases) == ["incidentwire"]
     data = (await get(ds, "/-/databases.json")).json()["databases"]
