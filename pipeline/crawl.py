@@ -228,6 +228,10 @@ def _drop_close_race(record):
     return not (type(exc).__name__ == "AlreadyCalledError" or "AlreadyCalledError" in record.getMessage())
 
 
+DEFAULT_HEADERS = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                   "Accept-Language": "en"}
+
+
 def _politeness(host, sharing, settings):
     """Per-source Scrapy settings that differ from the shared ones (None when none do).
 
@@ -236,7 +240,10 @@ def _politeness(host, sharing, settings):
     benches): no politeness delays there.
     """
     if host in ("localhost", "::1") or (host or "").startswith("127."):
-        return {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
+        # "Connection: close" leaves no idle keep-alive sockets for Scrapy to reset at shutdown
+        # (the reset shows up as tracebacks from the mirror's server).
+        headers = {**settings.get("DEFAULT_REQUEST_HEADERS", DEFAULT_HEADERS), "Connection": "close"}
+        return {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "DEFAULT_REQUEST_HEADERS": headers}
     if sharing > 1:
         return {"CONCURRENT_REQUESTS_PER_DOMAIN": max(1, int(settings.get("CONCURRENT_REQUESTS_PER_DOMAIN", 2)) // sharing),
                 "DOWNLOAD_DELAY": float(settings.get("DOWNLOAD_DELAY", 0)) * sharing}
