@@ -122,3 +122,9 @@ def m101_collection_robots(db):
     """robots.txt per host with its validators: a repeat crawl asks for it conditionally."""
     db["robots"].create({"netloc": str, "etag": str, "last_modified": str, "body": str, "fetched": str},
                         pk="netloc")
+
+
+@migration
+def m106_digest_enriched(db):
+    """Which text and story each document had when enrich last read it: reruns skip unchanged documents."""
+    db["enriched"].create({"document_id": int, "content_hash": str, "story_id": str}, pk="document_id")

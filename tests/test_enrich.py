@@ -136,3 +136,24 @@ def test_partial_quote_after_said_clause():
             found[q["text"][:30]] = q["speaker"]
     assert found["could cause the flight crew to"] == "FAA"
     assert found["address possible erroneous ang"] == "FAA"
+
+
+def test_enrich_is_incremental_and_follows_changes(tmp_path):
+    db = build_db(tmp_path / "t.db")
+    enrich.enrich_stories(db)
+    assert enrich.enrich_stories(db)["quotes_documents"] == 0       # nothing changed, nothing read
+    vb_id = db.execute("select id from documents where publisher = 'VentureBeat'").fetchone()[0]
+    before = db.execute("select count(*) from quotes where document_id = ?", [vb_id]).fetchone()[0]
+    text = db["documents"].get(vb_id)["text"]
+    cut = text[:text.index("Austin Allred")]          # the page lost its second half
+    db["documents"].update(vb_id, {"text": cut, "content_hash": "changed"})
+    counts = enrich.enrich_stories(db)
+    assert counts["quotes_documents"] == 1 and counts["quotes_removed"] > 0
+    after = db.execute("select count(*) from quotes where document_id = ?", [vb_id]).fetchone()[0]
+    assert after == before - counts["quotes_removed"]
+    for (q,) in db.execute("select text from quotes where document_id = ?", [vb_id]).fetchall():
+        assert q in cut
+    # a syndicated copy's quotes go; the original keeps them
+    db["documents"].update(vb_id, {"duplicate_of": 1})
+    enrich.enrich_stories(db)
+    assert db.execute("select count(*) from quotes where document_id = ?", [vb_id]).fetchone()[0] == 0
