@@ -69,7 +69,12 @@ def cli_run(args, cwd, timeout=600, **kwargs):
 
 def query(db_path, sql, params=()):
     """Read with a plain read-only connection: the test never writes the DB under test."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    if not pathlib.Path(db_path).exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    except sqlite3.OperationalError:  # being created
+        return []
     try:
         return conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError:  # not created or migrated yet
@@ -116,10 +121,14 @@ def assert_same(got, want):
 def killed_run(db_path, config, cwd, predicate, timeout=300):
     """Start `incidentwire run`, SIGKILL its process group once predicate(stderr) holds; return stderr."""
     proc = subprocess.Popen(CLI + ["run", "--db", str(db_path), "--config", str(config), "--week", WEEK],
-                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     err = []
-    reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")), daemon=True)
+
+    def read():  # raw chunks, not lines: progress bars redraw with \r and end their line last
+        while chunk := os.read(proc.stderr.fileno(), 4096):
+            err.append(chunk.decode("utf-8", "replace"))
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     deadline = time.monotonic() + timeout
     try:
@@ -173,8 +182,8 @@ KILL_POINTS = {
     # a few documents stored, the crawl still going
     "crawl": lambda db: lambda err: stage_running(db, "crawl") and
     (query(db, "select count(*) from documents") or [[0]])[0][0] >= 3,
-    # the embedding progress bar is up: vectors are being computed
-    "embedding": lambda db: lambda err: stage_running(db, "process") and "embed" in err,
+    # the model is loaded (or the embedding progress bar is up): vectors are being computed
+    "embedding": lambda db: lambda err: stage_running(db, "process") and ("Loading weights" in err or "embed" in err),
     # vectors stored, stories being assigned
     "clustering": lambda db: lambda err: stage_running(db, "process") and
     (query(db, "select count(*) from embeddings") or [[0]])[0][0] > 0,
@@ -189,6 +198,10 @@ def test_sigkill_then_next_run_loses_nothing_duplicates_nothing(stage, reference
     killed_run(db, reference["config"], tmp_path, KILL_POINTS[stage](db))
     assert integrity(db) == "ok"
     before = snapshot(db)
+    if stage in ("crawl", "embedding"):  # killed before its work was committed
+        assert before["embeddings"] == 0
+    if stage != "digest":
+        assert before["digest"] is None
     out = cli_run(["run", "--db", str(db), "--config", str(reference["config"]), "--week", WEEK], cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     after = snapshot(db)
