@@ -199,3 +199,27 @@ def test_cut_offs_per_source_kind_and_setting(tmp_path):
                  relevance_min=0.35)
     cuts = {j["source"]["name"]: j["source"]["relevance_min"] for j in plan_jobs(db, cfg)[0]}
     assert cuts == {"masto": 0.1, "feed": 0.35, "strict": 0.8}
+
+
+def test_address_guard_rules():
+    from pipeline.guard import check_url
+    fake = {"public.example": ["93.184.215.14"], "rebind.example": ["93.184.215.14", "10.0.0.7"],
+            "v6.example": ["::ffff:127.0.0.1"]}
+    resolver = lambda host: fake.get(host, [host.strip("[]")])
+    assert check_url("https://public.example/feed", resolver=resolver) is None
+    for url, why in [("http://127.0.0.1:8000/", "loopback"), ("http://169.254.169.254/latest/", "metadata"),
+                     ("http://[fd00:ec2::254]/", "metadata"), ("http://192.168.1.5/", "private"),
+                     ("http://100.64.0.1/", "private"), ("http://[fe80::1]/", "link-local"),
+                     ("http://rebind.example/", "private"), ("http://v6.example/", "loopback"),
+                     ("http://localhost:8080/", "internal name"), ("http://metadata.google.internal/", "internal name"),
+                     ("file:///etc/passwd", "only http(s)")]:
+        reason = check_url(url, resolver=resolver)
+        assert reason and why in reason, (url, reason)
+    assert check_url("http://127.0.0.1:8000/", allow_private=True, resolver=resolver) is None
+
+
+def test_retry_after_header_forms():
+    from spiders.middlewares import retry_after_seconds
+    assert retry_after_seconds("120") == 120.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
