@@ -61,8 +61,18 @@ def _save_state(db, item):
 
 
 def _source_row(db, name):
-    rows = list(db.query("select id, relevance_min, publisher from sources where name = ?", [name]))
+    rows = list(db.query("select id, relevance_min, publisher, config from sources where name = ?", [name]))
     return rows[0] if rows else None
+
+
+def _source_option(source, key):
+    """A per-source option from sources.toml (kept as JSON in sources.config)."""
+    if not source or not source.get("config"):
+        return None
+    try:
+        return json.loads(source["config"]).get(key)
+    except ValueError:
+        return None
 
 
 def week_and_month(published):
@@ -84,8 +94,12 @@ def _text(value, limit=None):
     return text[:limit] if limit else text
 
 
-def _normalise(item):
-    """A clean row from a document item, or a one-line reason it cannot be stored."""
+def _normalise(item, trust_canonical=False):
+    """A clean row from a document item, or a one-line reason it cannot be stored.
+
+    `trust_canonical`: the source is a mirror or snapshot of other sites (the demo), so a
+    page's declared canonical URL is its real address even when it names another host.
+    """
     url = _text(item.get("url"), 2000)
     text = _text(item.get("text"))
     if not url or not url.startswith(("http://", "https://")):
@@ -100,7 +114,7 @@ def _normalise(item):
     extra = dict(item.get("extra") or {})
     declared = item.get("canonical_url")
     if declared and declared.startswith(("http://", "https://")):
-        if site_of(canonical_url(declared)) == site_of(canonical):
+        if trust_canonical or site_of(canonical_url(declared)) == site_of(canonical):
             canonical = canonical_url(declared)
         else:
             # A page naming another site as canonical is a syndicated copy: remember the
@@ -125,10 +139,10 @@ def _normalise(item):
 
 def _save_document(db, item, run_id, relevance_min):
     source_name = item.get("source") or "?"
-    row, problem = _normalise(item)
+    source = _source_row(db, source_name)
+    row, problem = _normalise(item, trust_canonical=_source_option(source, "mirror"))
     if problem:
         return _skip(db, run_id, source_name, item.get("url"), problem)
-    source = _source_row(db, source_name)
     row["source_id"] = source["id"] if source else None
     row["relevance"] = relevance_score(row["title"], row["text"], row["kind"])
     existing = _find_existing(db, row)

@@ -105,3 +105,24 @@ def test_relevance_separates_ai_incidents_from_general_news(shared):
     assert relevance_score("Introducing Claude 4", "Claude Opus 4 and Claude Sonnet 4 set new standards for coding, "
                            "advanced reasoning, and AI agents.", "blog") >= 0.35
     assert relevance_score("Claude Opus 4 system card", "Pre-deployment evaluations of the model.", "system_card") >= 0.5
+
+
+def test_a_mirror_source_keeps_the_declared_canonical_url(tmp_path):
+    """Snapshots served on loopback (the demo) keep the real addresses their pages declare."""
+    import json as _json
+
+    from pipeline.database import open_db
+    from pipeline.store import save_item
+
+    db = open_db(tmp_path / "m.db")
+    for name, mirror in (("mirror", True), ("plain", False)):
+        db["sources"].insert({"name": name, "kind": "article", "url": "http://127.0.0.1:1/",
+                              "config": _json.dumps({"mirror": mirror}), "relevance_min": 0.0})
+    text = "Claude Opus 4 tried to blackmail engineers in a safety test of the AI model. " * 5
+    for name, path in (("mirror", "a"), ("plain", "b")):
+        save_item(db, {"type": "document", "source": name, "url": f"http://127.0.0.1:1/{path}",
+                       "canonical_url": f"https://venturebeat.com/ai/{path}", "kind": "article",
+                       "title": "Claude", "text": text + path})
+    urls = {r["url"]: r["canonical_url"] for r in db["documents"].rows}
+    assert urls["http://127.0.0.1:1/a"] == "https://venturebeat.com/ai/a"
+    assert urls["http://127.0.0.1:1/b"] == "http://127.0.0.1:1/b"
