@@ -131,6 +131,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def own_rss_mb(pid):
+    try:
+        m = re.search(r"VmRSS:\s+(\d+)", pathlib.Path(f"/proc/{pid}/status").read_text())
+    except OSError:
+        return 0.0
+    return int(m.group(1)) / 1024 if m else 0.0
+
+
 def tree_rss_mb(pid):
     """Resident memory of a process and all its descendants, in MB (Linux /proc)."""
     children = {}
@@ -242,7 +250,7 @@ def main(argv=None):
                 feed.add()
                 next_post += args.add_every
             if now >= next_sample:
-                memory.append((now - started, tree_rss_mb(watch.pid), tree_rss_mb(serve.pid)))
+                memory.append((now - started, own_rss_mb(watch.pid), tree_rss_mb(watch.pid), tree_rss_mb(serve.pid)))
                 next_sample += args.sample_every
             time.sleep(0.2)
         # Let a run in progress finish, so the last figures are not half a run.
@@ -284,9 +292,12 @@ def main(argv=None):
     print(f"read latency: p50 {percentile(latencies, 50) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms, "
           f"max {max(latencies, default=0) * 1000:.0f} ms")
     print(f"integrity_check: {integrity}")
-    print("memory over time (MB RSS): t(min)  watch+runs  datasette")
-    for t, w, d in memory:
-        print(f"  {t / 60:6.1f}  {w:9.0f}  {d:9.0f}")
+    print("memory over time (MB RSS): t(min)  scheduler  scheduler+run  datasette")
+    for t, w, tree, d in memory:
+        print(f"  {t / 60:6.1f}  {w:9.0f}  {tree:13.0f}  {d:9.0f}")
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS of any one process (a run with the model loaded, usually): {peak:.0f} MB")
     print(f"work folder: {work}")
     return 1 if duplicates or errors or integrity != "ok" else 0
 
