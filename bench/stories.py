@@ -214,34 +214,32 @@ def print_table(result):
 # ---- scale -----------------------------------------------------------------------------------
 
 def synthetic_stream(n, dim=384, days=730, seed=0):
-    """n synthetic documents over `days`: stories of 1-40 docs that live a few days, random vectors."""
+    """n synthetic documents over `days`: stories of 1-40 documents, each living a few days."""
     rng = np.random.default_rng(seed)
-    words = [f"w{i}" for i in range(5000)]
+    sizes = []
+    while sum(sizes) < n:
+        sizes.append(int(rng.integers(1, 41)))
+    sizes[-1] -= sum(sizes) - n
+    starts = rng.uniform(0, days, size=len(sizes))
+    story, times = [], []
+    for s, (size, start) in enumerate(zip(sizes, starts)):
+        story += [s] * size
+        times += list(start + rng.exponential(1.5, size=size))  # coverage decays over days
+    order = np.argsort(times)
+    centers = rng.normal(size=(len(sizes), dim)).astype(np.float32)
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    topics = rng.integers(0, 20000, size=(len(sizes), 8))
+    epoch = np.datetime64("2024-01-01T00:00")
     items, vectors = [], np.empty((n, dim), dtype=np.float32)
-    start = np.datetime64("2024-01-01T00:00")
-    i, s = 0, 0
-    times = np.sort(rng.uniform(0, days * 24 * 60, size=n))
-    story_of = []
-    centers = {}
-    while i < n:
-        size = min(int(rng.integers(1, 40)), n - i)
-        story_of.extend([s] * size)
-        i += size
-        s += 1
-    story_of = np.array(story_of)
-    rng.shuffle(story_of)  # stories interleave; order is time order
-    for k in range(n):
-        sid = int(story_of[k])
-        if sid not in centers:
-            c = rng.normal(size=dim).astype(np.float32)
-            centers[sid] = (c / np.linalg.norm(c), rng.choice(len(words), 8, replace=False))
-        c, topic = centers[sid]
-        v = c + 0.6 * rng.normal(size=dim).astype(np.float32) / np.sqrt(dim) * 4
+    for k, j in enumerate(order):
+        s = story[j]
+        v = centers[s] + rng.normal(size=dim).astype(np.float32) * 0.04
         vectors[k] = v / np.linalg.norm(v)
-        toks = [words[j] for j in topic[rng.integers(0, 8, 6)]] + [words[j] for j in rng.integers(0, 5000, 10)]
-        ts = str(start + np.timedelta64(int(times[k]), "m"))
-        items.append({"id": f"syn-{k}", "title": " ".join(toks[:6]), "text": " ".join(toks),
-                      "published": ts + ":00+00:00", "source": f"pub{k % 50}"})
+        words = [f"w{t}" for t in topics[s][rng.integers(0, 8, 6)]] + [f"w{t}" for t in rng.integers(0, 20000, 10)]
+        when = str(epoch + np.timedelta64(int(times[j] * 1440), "m"))
+        items.append({"id": f"syn-{k}", "url": f"https://synthetic.example/{k}", "title": " ".join(words[:6]),
+                      "text": " ".join(words), "published": when + ":00+00:00", "source": f"pub{k % 50}",
+                      "story_id": f"syn-s{s}"})
     return items, vectors
 
 
@@ -253,7 +251,9 @@ def run_scale(n, model_name=None):
     t = np.array(marks)
     block = min(10000, n // 2)
     first, last = t[:block].mean() * 1e3, t[-block:].mean() * 1e3
-    out = {"documents": n, "stories": len(set(result["labels"])), "first_ms_per_doc": round(first, 3),
+    gold = [it["story_id"] for it in items]
+    out = {"documents": n, "stories": len(set(result["labels"])), "gold_stories": len(set(gold)),
+           "b3_f1": round(bcubed(result["labels"], gold)[2], 4), "first_ms_per_doc": round(first, 3),
            "last_ms_per_doc": round(last, 3), "ratio": round(last / first, 2),
            "assign_docs_per_s": round(n / t.sum(), 1)}
     # Embedding throughput on this machine (CPU, and GPU when present).

@@ -15,24 +15,24 @@ import numpy as np
 
 # One configuration for all data (tuned on ../shared/eval, fixed here).
 CONFIG = {
-    "window_days": 45.0,     # a dated document only meets stories seen within this window
-    "tau_days": 10.0,        # time kernel scale: evidence decays as stories go quiet
-    "time_penalty": 0.08,    # score lost at zero kernel
+    "window_days": 365.0,    # a dated document meets stories seen within this window ...
+    "max_active": 2000,      # ... and at most this many most recently touched stories
+    "tau_days": 10.0,        # time kernel: evidence fades as a story goes quiet ...
+    "time_penalty": 0.05,    # ... by at most this much (dates are often missing or rough)
     "topk": 12,              # candidate stories (by dense similarity) scored in full
-    "w_c": 0.0,              # dense cosine to the story centroid
-    "w_mx": 0.0,             # dense cosine to the closest member (max-link)
-    "w_avg": 0.6,            # mean dense cosine to the members (average-link)
-    "w_lex": 0.0,            # tf-idf cosine to the story's pooled terms
-    "w_lexavg": 0.4,         # mean tf-idf cosine to the members
-    "idf_batch": True,
-    "w_short": 0.0,
-    "w_key": 0.0,            # share of the document's names/numbers the story mentions
-    "m_avg": 0.6, "m_lexavg": 0.4,  # the same, story to story, for merging
-    "join": 0.42,            # join the best story when its score reaches this
-    "margin_bonus": 0.0,
-    "merge": 0.60,           # two stories whose centroid+lexical profiles agree this much merge
-    "max_active": 3000,      # compare with at most this many most recently touched stories
     "member_cap": 64,        # max-link looks at this many members of a story (first + latest)
+    "idf_batch": True,       # IDF from every document known at run time (no labels involved)
+    "key_avg": True,         # names count by the share of a story's members that carry them
+    # Score of a document against a story (weights on similarities in [0, 1]):
+    "w_c": 0.222,            # dense cosine to the story centroid
+    "w_mx": 0.0,             # dense cosine to the closest member (max-link)
+    "w_avg": 0.422,          # mean dense cosine to the members (average-link)
+    "w_lex": 0.0,            # tf-idf cosine to the story's pooled terms
+    "w_lexavg": 0.422,       # mean tf-idf cosine to the members
+    "w_key": 0.033,          # share of the document's names/numbers the story's members carry
+    "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
+    "join": 0.51,            # join the best story at or above this score, else open a new one
+    "merge": 0.6,            # two live stories scoring this much with each other merge
 }
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
@@ -106,11 +106,12 @@ def stream_order(items):
 
 
 class _Story:
-    __slots__ = ("id", "members", "vsum", "terms", "keys", "first", "last", "touched", "closed", "n", "norm", "lsum")
+    __slots__ = ("id", "members", "vsum", "terms", "keys", "first", "last", "touched", "closed", "n", "norm", "lsum", "slot")
 
     def __init__(self, sid):
         self.id, self.members, self.terms, self.keys = sid, [], Counter(), Counter()
         self.vsum, self.first, self.last, self.touched, self.closed, self.n = None, None, None, 0, False, 0
+        self.slot = None  # row in the centroid matrix while the story is live
         self.lsum = Counter()  # sum of members' unit tf-idf vectors: average-link lexical similarity
         self.norm = (None, None)  # (cache key, lexical norm): norms are costly for big stories
 
@@ -125,12 +126,19 @@ def _cos_sparse(a, b, idf, norm_b=None):
     return dot / (na * nb) if na and nb else 0.0
 
 
-def _key_overlap(doc_keys, story_keys, idf):
-    """Share of the document's names/numbers (idf-weighted) that the story already mentions."""
+def _key_overlap(doc_keys, story_keys, idf, n=None):
+    """Share of the document's names/numbers (idf-weighted) that the story's members mention.
+
+    With n (story size) each name counts by the share of members that mention it, so one
+    stray member cannot lend its names to the whole story.
+    """
     if not doc_keys:
         return 0.0
     total = sum(idf(k) for k in doc_keys)
-    shared = sum(idf(k) for k in doc_keys if k in story_keys)
+    if n:
+        shared = sum(idf(k) * story_keys[k] / n for k in doc_keys if k in story_keys)
+    else:
+        shared = sum(idf(k) for k in doc_keys if k in story_keys)
     return shared / total if total else 0.0
 
 
@@ -151,7 +159,32 @@ def cluster_stream(items, vectors, config=None, timings=None):
     df, n_docs = Counter(), 0
     key_df = Counter()
     born = {}  # story id -> creation rank: the older story survives a merge
-    active = OrderedDict()  # story id -> _Story still eligible for joining
+    objs = {}  # story id -> _Story (live or retired)
+    active = OrderedDict()  # story id -> _Story still eligible for joining, in touch order
+    # Unit centroids of live stories in a fixed-size matrix: scoring a document against every
+    # live story is one matrix-vector product, however large the store grows.
+    cap_rows = cfg["max_active"] + 1
+    cents = np.zeros((cap_rows, vectors.shape[1] if vectors.ndim == 2 else 1), dtype=np.float32)
+    live = np.zeros(cap_rows, dtype=bool)
+    owner = [None] * cap_rows
+    free = list(range(cap_rows - 1, -1, -1))
+
+    def activate(story):
+        if story.closed or story.slot is not None:
+            return
+        while not free:
+            retire(next(iter(active.values())))
+        story.slot = free.pop()
+        owner[story.slot], live[story.slot] = story, True
+        cents[story.slot] = story.vsum / (np.linalg.norm(story.vsum) + 1e-9) if story.vsum is not None else 0
+        active[story.id] = story
+
+    def retire(story):
+        active.pop(story.id, None)
+        if story.slot is not None:
+            live[story.slot], owner[story.slot] = False, None
+            free.append(story.slot)
+            story.slot = None
     touch = 0
 
     def idf(t):
@@ -182,40 +215,36 @@ def cluster_stream(items, vectors, config=None, timings=None):
         story.touched = touch
         if story.id in active:
             active.move_to_end(story.id)
+        if story.slot is not None:
+            cents[story.slot] = story.vsum / (np.linalg.norm(story.vsum) + 1e-9)
         story.n += 1
         labels[i] = story.id
 
     def candidates(t):
-        """Live stories: seen within the time window (dated), at most the most recently touched ones.
+        """Slots of live stories; stories quiet for longer than the window retire first."""
+        if t is not None:
+            while active:
+                oldest = next(iter(active.values()))
+                if oldest.last is None or t - oldest.last <= cfg["window_days"]:
+                    break
+                retire(oldest)
+        return np.flatnonzero(live)
 
-        `active` is kept in touch order, so this walks only the newest stories: the cost per
-        document stays flat however large the store grows.
-        """
-        out, stale = [], []
-        for s in reversed(active.values()):
-            if len(out) >= cfg["max_active"]:
-                break
-            if s.closed:
-                continue
-            if t is not None and s.last is not None and t - s.last > cfg["window_days"]:
-                stale.append(s.id)
-                continue
-            out.append(s)
-        for sid in stale:
-            del active[sid]
-        return out
-
-    def dense_scores(i, cands):
+    def dense_scores(i, slots):
         v = vectors[i]
-        cents = np.array([s.vsum for s in cands], dtype=np.float32)
-        cents /= np.linalg.norm(cents, axis=1, keepdims=True) + 1e-9
-        c = cents @ v
+        c = cents[slots] @ v
+        # Max-link only for the closest centroids: gathering every member would grow with the store.
+        pre = np.argsort(-c)[:2 * cfg["topk"]]
         cap = cfg["member_cap"]
-        mems = [s.members if len(s.members) <= cap else s.members[:cap // 4] + s.members[-(cap - cap // 4):]
-                for s in cands]
+        mems = []
+        for j in pre:
+            m = owner[slots[j]].members
+            mems.append(m if len(m) <= cap else m[:cap // 4] + m[-(cap - cap // 4):])
         offsets = np.cumsum([0] + [len(m) for m in mems[:-1]])
         sims = vectors[np.concatenate(mems)] @ v
-        return c, np.maximum.reduceat(sims, offsets)
+        mx = np.full(len(slots), -1.0, dtype=np.float32)
+        mx[pre] = np.maximum.reduceat(sims, offsets)
+        return c, mx
 
     def story_norm(s):
         # IDF drifts slowly as the stream grows: recompute a story's norm when it or N moved.
@@ -230,7 +259,7 @@ def cluster_stream(items, vectors, config=None, timings=None):
         dot = sum(w * s.terms[t] * idf(t) for t, w in dw.items() if t is not None and t in s.terms)
         lex = dot / (na * story_norm(s)) if dot else 0.0
         lexavg = sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n
-        key = _key_overlap(doc_keys[i], s.keys, kidf)
+        key = _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None)
         total = (cfg["w_c"] * c + cfg["w_mx"] * mx + cfg["w_avg"] * avg + cfg["w_lex"] * lex
                  + cfg["w_lexavg"] * lexavg + cfg["w_key"] * key
                  # Short documents (headlines, posts) score lower against everything: lift them.
@@ -242,12 +271,18 @@ def cluster_stream(items, vectors, config=None, timings=None):
         return total
 
     def story_pair_score(a, b):
-        """Average-link between two stories, dense and lexical."""
+        """The joining score, story to story: centroids, average links, shared names."""
+        ca, cb = a.vsum / (np.linalg.norm(a.vsum) + 1e-9), b.vsum / (np.linalg.norm(b.vsum) + 1e-9)
         avg = float(a.vsum @ b.vsum) / (a.n * b.n)
-        if len(a.lsum) > len(b.lsum):
-            a, b = b, a
-        lexavg = sum(w * b.lsum[t] for t, w in a.lsum.items() if t in b.lsum) / (a.n * b.n)
-        return cfg["m_avg"] * avg + cfg["m_lexavg"] * lexavg
+        small, big = (a, b) if len(a.lsum) <= len(b.lsum) else (b, a)
+        lexavg = sum(w * big.lsum[t] for t, w in small.lsum.items() if t in big.lsum) / (a.n * b.n)
+        key = 0.0
+        for x, y in ((a, b), (b, a)):
+            total = sum(kidf(k) * c / x.n for k, c in x.keys.items())
+            shared = sum(kidf(k) * c / x.n * y.keys[k] / y.n for k, c in x.keys.items() if k in y.keys)
+            key += 0.5 * (shared / total if total else 0.0)
+        return (cfg["w_c"] * float(ca @ cb) + cfg["w_avg"] * avg + cfg["w_lexavg"] * lexavg
+                + cfg["w_key"] * key)
 
     def merge(keep, gone):
         for m in gone.members:
@@ -256,7 +291,7 @@ def cluster_stream(items, vectors, config=None, timings=None):
         gone.closed = True
         redirects[gone.id] = keep.id
         stories[keep.id].extend(stories.pop(gone.id))
-        active.pop(gone.id, None)
+        retire(gone)
 
     order = stream_order(items)
     for i in order:
@@ -284,65 +319,50 @@ def cluster_stream(items, vectors, config=None, timings=None):
         doc_unit[i] = {t: w / un for t, w in uw.items()}
         preset = it.get("story")
         link = it.get("link")
-        target = None
+        target, near = None, []
         if preset:
             sid = resolve(preset)
-            if sid not in active:
-                s = _Story(sid)
-                active[sid] = s
+            target = objs.get(sid)
+            if target is None:
+                target = objs[sid] = _Story(sid)
                 stories.setdefault(sid, [])
                 born.setdefault(sid, len(born))
-            target = active[sid]
         elif link is not None and labels[link] is not None:
-            sid = resolve(labels[link])
-            target = active.get(sid)
-            if target is None:  # the linked story went quiet: bring it back
-                target = _Story(sid)
-                for m in stories[sid]:
-                    add(target, m)
-                active[sid] = target
+            target = objs[resolve(labels[link])]
         if target is None and not _ROUNDUP.search(it.get("title") or ""):
-            cands = candidates(doc_time[i])
-            if cands:
-                c, mx = dense_scores(i, cands)
-                best_dense = np.maximum(c, mx)
-                top = np.argsort(-best_dense)[:cfg["topk"]]
+            slots = candidates(doc_time[i])
+            if len(slots):
+                c, mx = dense_scores(i, slots)
+                top = np.argsort(-np.maximum(c, mx))[:cfg["topk"]]
                 dw = {t: w * idf(t) for t, w in doc_terms[i].items()}
                 dw[None] = math.sqrt(sum(w * w for w in dw.values())) or 1.0
-                scored = sorted(((score(i, cands[j], c[j], mx[j], dw), j) for j in top), reverse=True)
+                scored = sorted(((score(i, owner[slots[j]], c[j], mx[j], dw), j) for j in top), reverse=True)
                 best, j = scored[0]
-                second = scored[1][0] if len(scored) > 1 else 0.0
-                if best >= cfg["join"] - cfg["margin_bonus"] * (best - second):
-                    target = cands[j]
+                if best >= cfg["join"]:
+                    target = owner[slots[j]]
+                near = [owner[slots[k]] for k in top[:4]]
         if target is None:
             sid = story_id_for(it)
             while sid in stories or sid in redirects:  # same founding URL twice (should not happen)
                 sid = "s-" + hashlib.sha1((sid + str(i)).encode()).hexdigest()[:10]
-            target = _Story(sid)
+            target = objs[sid] = _Story(sid)
             if _ROUNDUP.search(it.get("title") or ""):
                 target.closed = True  # a roundup covers many events: it joins none, none join it
             stories[sid] = []
             born[sid] = len(born)
             opened.append(sid)
-            active[sid] = target
         add(target, i)
         stories[target.id].append(i)
+        activate(target)
         # Near-duplicate stories merge: the newer folds into the older, whose id survives.
         if not preset and target.n >= 2 and not target.closed:
-            cands = [s for s in candidates(doc_time[i]) if s is not target]
-            if cands:
-                cents = np.array([s.vsum for s in cands], dtype=np.float32)
-                cents /= np.linalg.norm(cents, axis=1, keepdims=True) + 1e-9
-                me = target.vsum / (np.linalg.norm(target.vsum) + 1e-9)
-                sims = cents @ me
-                for j in np.argsort(-sims)[:3]:
-                    other = cands[j]
-                    if other.closed or sims[j] < cfg["merge"] - 0.2:
-                        continue
-                    if story_pair_score(target, other) >= cfg["merge"]:
-                        older, newer = sorted([target, other], key=lambda s: (born[s.id], s.id))
-                        merge(older, newer)
-                        target = older
+            for other in near:
+                if other is target or other.closed or other.id in redirects:
+                    continue
+                if story_pair_score(target, other) >= cfg["merge"]:
+                    older, newer = sorted([target, other], key=lambda s: (born[s.id], s.id))
+                    merge(older, newer)
+                    target = older
         if timings is not None:
             timings.append(_time.perf_counter() - t0)
 

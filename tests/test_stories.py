@@ -1,0 +1,175 @@
+"""Story assignment: join, new story, merge with stable ids and redirects, idempotence, links."""
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from pipeline import stories
+from pipeline.database import open_db
+from pipeline.stories import assign_stories, cluster_stream, story_id_for
+
+FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "stories" / "aiid-sample.jsonl"
+
+
+def sample():
+    """Two Starbucks scheduling reports, four Google Photos reports, three ad-targeting reports."""
+    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+    return rows[2:]
+
+
+def insert(db, rows, start=1, **extra):
+    for k, r in enumerate(rows, start):
+        db["documents"].insert({
+            "id": k, "url": r["url"], "canonical_url": r["url"], "kind": r.get("kind", "article"),
+            "publisher": r.get("source") or "", "title": r["title"], "text": (r.get("text") or "")[:1500],
+            "published": r.get("published"), "content_hash": f"c{k}", **extra, **r.get("db", {})})
+
+
+def story_map(db):
+    return {r["id"]: r["story_id"] for r in db.query("SELECT id, story_id FROM documents")}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The AIID sample (3 incidents, 9 reports) assigned once."""
+    path = tmp_path_factory.mktemp("stories") / "s.db"
+    db = open_db(path)
+    insert(db, sample())
+    counts = assign_stories(db)
+    return path, counts
+
+
+def test_join_and_new_story(built):
+    path, counts = built
+    db = open_db(path)
+    rows = sample()
+    by_doc = story_map(db)
+    gold = {}
+    for k, r in enumerate(rows, 1):
+        gold.setdefault(r["story_id"], set()).add(by_doc[k])
+    # Each incident's reports join one story; the three incidents are three stories.
+    assert all(len(ids) == 1 for ids in gold.values()), gold
+    assert len({next(iter(ids)) for ids in gold.values()}) == 3
+    assert counts["assigned"] == 9 and counts["new_stories"] == 3
+
+
+def test_story_fields(built):
+    path, _ = built
+    db = open_db(path)
+    rows = sample()
+    m = story_map(db)
+    s = db["stories"].get(m[1])  # Starbucks: doc 2 (2015-09-24) came before doc 1 (2016-06-04)
+    # The id derives from the founding (earliest) document's canonical URL.
+    assert m[1] == story_id_for({"canonical_url": rows[1]["url"]})
+    assert s["n_documents"] == 2 and s["n_sources"] == 2
+    assert s["lead_document_id"] == 2 and s["first_seen"] == "2015-09-24" and s["last_seen"] == "2016-06-04"
+    assert s["first_week"] == "2015-W39"
+    assert "starbucks" in json.loads(s["entities"])
+    photos = db["stories"].get(m[3])
+    assert photos["n_documents"] == 4 and photos["n_sources"] == 4 and photos["first_seen"] is None
+    # The headline is the most central title, not the longest one.
+    longest = max((r["title"] for r in rows[2:6]), key=len)
+    assert photos["headline"] != longest and "Google Photo" in photos["headline"]
+    assert "google-photos" in json.loads(photos["entities"])
+    assert "bias-discrimination" in json.loads(photos["categories"])
+    assert photos["heat"] > s["heat"] > 0
+    assert m[7] in json.loads(photos["related"]) or json.loads(photos["related"]) == []
+
+
+def test_rerun_changes_nothing(built):
+    path, _ = built
+    db = open_db(path)
+    before = (list(db.query("SELECT * FROM stories ORDER BY id")), story_map(db))
+    counts = assign_stories(db)
+    assert counts == {"assigned": 0, "new_stories": 0, "merged": 0}
+    assert (list(db.query("SELECT * FROM stories ORDER BY id")), story_map(db)) == before
+
+
+def test_incremental_run_joins_existing_story(tmp_path):
+    db = open_db(tmp_path / "i.db")
+    rows = sample()
+    insert(db, rows[:4])
+    assign_stories(db)
+    first = story_map(db)
+    insert(db, rows[4:6], start=5)  # two more Google Photos reports arrive an hour later
+    counts = assign_stories(db)
+    after = story_map(db)
+    assert counts["assigned"] == 2 and counts["new_stories"] == 0
+    assert after[5] == after[6] == first[3]
+    assert {k: after[k] for k in first} == first  # earlier assignments stay put
+
+
+def test_duplicate_and_social_reply_join_their_story(tmp_path):
+    db = open_db(tmp_path / "d.db")
+    rows = sample()
+    insert(db, rows[:4])
+    # A republished copy with a different title, and a short post that links to the article.
+    db["documents"].insert({"id": 20, "url": "https://mirror.example/copy", "canonical_url": "https://mirror.example/copy",
+                            "kind": "article", "title": "Republished", "text": "Copy.", "content_hash": "c20",
+                            "duplicate_of": 3})
+    db["documents"].insert({"id": 21, "url": "https://social.example/@a/1", "canonical_url": "https://social.example/@a/1",
+                            "kind": "social", "title": "", "text": f"wow {rows[0]['url']}", "content_hash": "c21"})
+    assign_stories(db)
+    m = story_map(db)
+    assert m[20] == m[3]
+    assert m[21] == m[1]
+    # The original, not its copy, stays the lead; the copy's title is not the headline.
+    story = db["stories"].get(m[3])
+    assert story["lead_document_id"] == 3 and story["headline"] != "Republished"
+
+
+def test_merge_keeps_older_id_and_redirects():
+    # Two stories open on unrelated vectors; later documents bridge them strongly.
+    e1, e2 = np.eye(4, dtype=np.float32)[0], np.eye(4, dtype=np.float32)[1]
+    mid = (e1 + e2) / np.linalg.norm(e1 + e2)
+    items = [{"id": "a", "url": "https://a.example/1", "title": "Quake hits Aceh province", "text": "A quake."},
+             {"id": "b", "url": "https://b.example/2", "title": "Pirates seized in Gulf of Aden", "text": "Navy."},
+             {"id": "c", "url": "https://c.example/3", "title": "Quake hits Aceh; pirates seized", "text": ""},
+             {"id": "d", "url": "https://d.example/4", "title": "Aceh quake and Aden pirates", "text": ""}]
+    vectors = np.array([e1, e2, mid, mid])
+    cfg = {"join": 0.5, "merge": 0.3}
+    out = cluster_stream(items, vectors, config=cfg)
+    a_id, b_id = story_id_for(items[0]), story_id_for(items[1])
+    assert out["redirects"] == {b_id: a_id}
+    assert set(out["labels"]) == {a_id}
+    # Same input, same ids and same merge.
+    assert cluster_stream(items, vectors, config=cfg) == out
+
+
+def test_merge_in_db_writes_redirect(tmp_path, monkeypatch):
+    db = open_db(tmp_path / "m.db")
+    rows = sample()
+    insert(db, [rows[0], rows[2]])  # Starbucks, Google Photos: two stories
+    assign_stories(db)
+    before = story_map(db)
+    assert before[1] != before[2]
+    # With a permissive merge threshold the next document fuses them; the older id survives.
+    monkeypatch.setitem(stories.CONFIG, "merge", -1.0)
+    insert(db, [rows[3]], start=3)  # joins Google Photos, then the merge check fires
+    counts = assign_stories(db)
+    after = story_map(db)
+    assert counts["merged"] == 1
+    assert len(set(after.values())) == 1 and after[1] == before[1]
+    red = {r["old_id"]: r["new_id"] for r in db["story_redirects"].rows}
+    assert red == {before[2]: before[1]}
+    assert db["stories"].get(before[2])["merged_into"] == before[1]
+
+
+def test_model_change_reassigns_nothing_but_embeds(tmp_path):
+    from pipeline.embed import bundled_model_dir
+    db = open_db(tmp_path / "x.db")
+    insert(db, sample()[:3])
+    assign_stories(db)
+    n = db["embeddings"].count
+    assign_stories(db, model_name=str(bundled_model_dir()))  # another model key: vectors made again
+    assert db["embeddings"].count == 2 * n
+
+
+def test_roundup_stays_alone():
+    v = np.ones((3, 4), dtype=np.float32) / 2
+    items = [{"id": 1, "title": "Starbucks schedules", "text": "x"},
+             {"id": 2, "title": "This week in AI: a roundup", "text": "x"},
+             {"id": 3, "title": "Starbucks schedules again", "text": "x"}]
+    labels = cluster_stream(items, v)["labels"]
+    assert labels[0] == labels[2] != labels[1]
