@@ -103,9 +103,9 @@ def signal_group(child, signum):
         pass
 
 
-def last_line(text):
+def last_line(text, limit=None):
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1][:500] if lines else ""
+    return lines[-1][:limit] if lines else ""
 
 
 def run_once(db, db_path, config_path, lock_handle, stop, week=None, log=print):
@@ -145,7 +145,7 @@ def run_once(db, db_path, config_path, lock_handle, stop, week=None, log=print):
         except ValueError:
             result = {}
         if child.returncode != 0:
-            why = last_line(stderr) or f"exit status {child.returncode}"
+            why = last_line(stderr, 500) or f"exit status {child.returncode}"
             errors.append(f"run exited with status {child.returncode}: {why}")
         if stop.is_set():
             status = "stopped"
