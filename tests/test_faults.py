@@ -93,16 +93,21 @@ def integrity(db_path):
 
 
 def snapshot(db_path):
-    """What must survive any fault: documents, story membership, vectors and the digest."""
-    docs = query(db_path, "select canonical_url, content_hash, story_id, duplicate_of is not null from documents")
-    stories = collections.defaultdict(set)
-    for url, _, story, _ in docs:
+    """What must survive any fault: documents, duplicate groups, stories, vectors and the digest."""
+    docs = query(db_path, "select id, canonical_url, content_hash, story_id, coalesce(duplicate_of, id) "
+                          "from documents")
+    stories, groups = collections.defaultdict(set), collections.defaultdict(set)
+    for _, url, _, story, root in docs:
         if story:
             stories[story].add(url)
+        groups[root].add(url)
     digest = query(db_path, "select markdown from digests where week = ?", [WEEK])
     return {
-        "documents": sorted((url, h, dup) for url, h, _, dup in docs),
+        "documents": sorted((url, h) for _, url, h, _, _ in docs),
         "n_documents": len(docs),
+        # Which copy of a syndicated text is "the original" may fall to arrival order when two
+        # copies tie on date and outlet; the groups themselves must not change.
+        "duplicate_groups": sorted(sorted(g) for g in groups.values() if len(g) > 1),
         "stories": {sid: frozenset(urls) for sid, urls in stories.items()},
         "n_stories": query(db_path, "select count(*) from stories where merged_into is null")[0][0],
         "embeddings": query(db_path, "select count(*) from embeddings")[0][0],
@@ -113,6 +118,7 @@ def snapshot(db_path):
 def assert_same(got, want):
     assert got["n_documents"] == want["n_documents"]
     assert got["documents"] == want["documents"], "documents lost, duplicated or changed"
+    assert got["duplicate_groups"] == want["duplicate_groups"]
     assert got["embeddings"] == want["embeddings"]
     assert got["n_stories"] == want["n_stories"]
     assert got["stories"] == want["stories"], "story ids or membership differ from an uninterrupted run"
