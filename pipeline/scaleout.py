@@ -35,6 +35,16 @@ def redis_url_for(config, override=None):
             or (config.get("settings") or {}).get("redis_url") or None)
 
 
+def shown(url):
+    """The URL without its password, for messages and the run log."""
+    import urllib.parse
+    parts = urllib.parse.urlsplit(url)
+    if parts.password:
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    return urllib.parse.urlunsplit(parts)
+
+
 def connect(url):
     """A Redis client, checked with PING; ScaleoutError if Redis cannot be reached."""
     import redis
@@ -42,7 +52,8 @@ def connect(url):
         client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=60)
         client.ping()
     except (redis.RedisError, ValueError) as e:
-        raise ScaleoutError(f"cannot reach Redis at {url} ({e}); start redis-server or fix redis_url")
+        raise ScaleoutError(f"cannot reach Redis at {shown(url)} ({str(e).replace(url, shown(url))}); "
+                            "start redis-server or fix redis_url")
     return client
 
 
@@ -127,9 +138,10 @@ def push_control(client, tag, message):
     client.rpush(items_key(tag), json.dumps({"type": "_control", **message}))
 
 
-def worker_command(job_file):
+def worker_command(job_file, worker_id):
     """A local worker: the resolved config travels in a job file (URLs already filled in)."""
-    return [sys.executable, "-c", "from pipeline.scaleout import worker_main; worker_main()", str(job_file)]
+    return [sys.executable, "-c", "from pipeline.scaleout import worker_main; worker_main()",
+            str(job_file), worker_id]
 
 
 def worker_main():
@@ -137,7 +149,7 @@ def worker_main():
     job = json.loads(open(sys.argv[1], encoding="utf-8").read())
     try:
         run_worker(job["db_path"], job["config"], job["url"], tag=job["tag"], only=job["only"],
-                   settings_overrides=job.get("settings_overrides"))
+                   worker_id=sys.argv[2], settings_overrides=job.get("settings_overrides"))
     except ScaleoutError as e:
         print(f"Error: {e}", file=sys.stderr)
         sys.exit(1)
@@ -178,10 +190,11 @@ def drain_items(db, client, tag, run_id, done, relevance=None, idle_timeout=1.0)
 
 
 def delete_crawl_keys(client, tag):
+    """Delete one crawl's keys (tag "*": every crawl's)."""
     keys = list(client.scan_iter(match=f"{PREFIX}:{tag}:*", count=1000))
     if keys:
         client.delete(*keys)
-    if (client.get(CURRENT) or b"").decode() == tag:
+    if tag == "*" or (client.get(CURRENT) or b"").decode() == tag:
         client.delete(CURRENT)
 
 
@@ -264,10 +277,14 @@ def crawl_with_redis(db, config, url, workers=None, only=None, run_id=None, remo
     db_path = db.conn.execute("PRAGMA database_list").fetchone()[2]
     if workers is None:
         workers = int(config["settings"].get("redis_workers", 2))
+    # One writer per Redis database: whatever a killed writer left behind is stale. Its items
+    # are not lost: their pages were never marked seen here, so this crawl fetches them again.
+    delete_crawl_keys(client, "*")
     tag = uuid.uuid4().hex[:12]
     client.set(CURRENT, tag, ex=86400)
     errors, procs = [], []
     local_done_at = []
+    local_ids = [f"{os.uname().nodename}:local-{i + 1}" for i in range(workers)]
 
     def done(seen):
         """True when local workers have exited and every worker that started has finished."""
@@ -276,7 +293,8 @@ def crawl_with_redis(db, config, url, workers=None, only=None, run_id=None, remo
         local_done_at[:1] = local_done_at[:1] or [time.monotonic()]
         if not seen and time.monotonic() - local_done_at[0] < (remote_wait if not procs else 0):
             return False  # --workers 0: the crawl is all remote workers; wait for them to join
-        running = [w for w, event in seen.items() if event != "finished"]
+        # A local worker that died never says "finished": its exit status is reported instead.
+        running = [w for w, event in seen.items() if event != "finished" and w not in local_ids]
         if running and time.monotonic() - local_done_at[0] < remote_wait:
             return False
         if running:
@@ -289,8 +307,8 @@ def crawl_with_redis(db, config, url, workers=None, only=None, run_id=None, remo
                                     "only": list(only or []),
                                     "settings_overrides": settings_overrides}, default=str), encoding="utf-8")
     try:
-        for _ in range(workers):
-            procs.append(subprocess.Popen(worker_command(job_file)))
+        for worker_id in local_ids:
+            procs.append(subprocess.Popen(worker_command(job_file, worker_id)))
         by_source, seen, reports = drain_items(db, client, tag, run_id, done, relevance_by_source(config))
     finally:
         tmp.cleanup()
