@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import re
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
@@ -143,6 +143,20 @@ def _key_overlap(doc_keys, story_keys, idf, n=None):
 
 
 def cluster_stream(items, vectors, config=None, timings=None):
+    """Assign items to stories in stream order (see _cluster_stream); the GC is paused meanwhile."""
+    import gc
+    # Hundreds of thousands of small dicts and no reference cycles: the cyclic GC would only
+    # rescan them ever more slowly as the stream grows.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _cluster_stream(items, vectors, config, timings)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _cluster_stream(items, vectors, config=None, timings=None):
     """Assign items (dicts: id, title, text, published, ...) to stories in stream order.
 
     An item with "story" set is replayed into that story (state from an earlier run). An item
@@ -232,7 +246,8 @@ def cluster_stream(items, vectors, config=None, timings=None):
 
     def dense_scores(i, slots):
         v = vectors[i]
-        c = cents[slots] @ v
+        # The whole fixed-size matrix, then the live rows: the same work at 10 stories or 10,000.
+        c = (cents @ v)[slots]
         # Max-link only for the closest centroids: gathering every member would grow with the store.
         pre = np.argsort(-c)[:2 * cfg["topk"]]
         cap = cfg["member_cap"]
@@ -407,7 +422,7 @@ def _links_of(row):
     return [u.rstrip(".,;") for u in urls]
 
 
-def _load_rows(db, model_key):
+def _load_rows(db):
     """New documents plus the assigned ones the stream needs as state (within the window)."""
     new = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NULL ORDER BY id"))
     if not new:
@@ -452,13 +467,12 @@ def _doc_entities(db, ids):
 
 def assign_stories(db, model_name=None):
     """Assign documents without a story, merge near-duplicate stories, refresh story fields."""
-    from pipeline.embed import content_key, embed_documents, load_vectors, resolve_model
+    from pipeline.embed import content_key, embed_documents, load_vectors
     from pipeline.entities import index_entities
 
     embed_documents(db, model_name)
     index_entities(db)
-    model_key, _, _ = resolve_model(model_name)
-    rows, new = _load_rows(db, model_key)
+    rows, new = _load_rows(db)
     counts = {"assigned": 0, "new_stories": 0, "merged": 0}
     if not new:
         return counts
