@@ -4,7 +4,7 @@ Expects: `url` is https://hn.algolia.com/api/v1/search_by_date; query from `quer
 `tags` (default "story"), hitsPerPage (`per_page`, default 50), page=0..`max_pages`-1 (default 1).
 Response: {"hits": [{objectID, title, url, author, created_at, story_text, comment_text, points,
 num_comments, story_id, story_title, parent_id}], "nbPages": N}. Each hit becomes a social
-document at https://news.ycombinator.com/item?id=objectID; the story's own link is extra.original_url.
+document at https://news.ycombinator.com/item?id=objectID; the story's own link is extra.link (what it discusses, not a copy of it).
 Loopback: api/v1/search_by_date/index.json.
 """
 import urllib.parse
@@ -68,5 +68,5 @@ class HackerNewsSpider(SourceSpider):
             author=author, published=iso_utc(hit.get("created_at") or hit.get("created_at_i")),
             guid=f"hn:{hit['objectID']}",
             extra={"handle": author, "display_name": author, "likes": hit.get("points"),
-                   "replies": hit.get("num_comments"), "original_url": hit.get("url") or hit.get("story_url"),
+                   "replies": hit.get("num_comments"), "link": hit.get("url") or hit.get("story_url"),
                    "reply_to": hit.get("parent_id"), "story_title": hit.get("story_title")})

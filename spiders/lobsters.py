@@ -3,7 +3,7 @@
 Expects: `url` answers with a JSON list of stories: short_id, short_id_url, comments_url,
 created_at, title, url, score, comment_count, description / description_plain, submitter_user
 (a name or an object with username), tags. Each story becomes a social document at its lobste.rs
-URL; the linked article is extra.original_url.
+URL; the linked article is extra.link.
 Loopback: t/ai.json as a file (or t/ai/index.json).
 """
 from spiders.base import SourceSpider, guarded
@@ -42,5 +42,5 @@ class LobstersSpider(SourceSpider):
                 url, text, title=title, author=user, published=iso_utc(story.get("created_at")),
                 guid=f"lobsters:{story.get('short_id') or url}",
                 extra={"handle": user, "display_name": user, "likes": story.get("score"),
-                       "replies": story.get("comment_count"), "original_url": story.get("url"),
+                       "replies": story.get("comment_count"), "link": story.get("url"),
                        "tags": story.get("tags")})

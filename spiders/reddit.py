@@ -4,7 +4,7 @@ Expects: `url` like https://www.reddit.com/r/SUBREDDIT/new/.rss or
 https://www.reddit.com/r/SUBREDDIT/search.rss?q=QUERY&restrict_sr=1&sort=new: an Atom feed whose
 entries have title, link (the comments page), author (/u/name), content (HTML), updated/published.
 Entries become social documents at their reddit URL; pages are never followed; the first external
-link in the post becomes extra.original_url.
+link in the post becomes extra.link.
 Loopback: r/SUB/new/index.xml or a .rss file.
 """
 import re
@@ -58,4 +58,4 @@ class RedditSpider(SourceSpider):
                 link, "\n\n".join(t for t in (title, body) if t) or link, title=title, author=author,
                 published=iso_utc(entry.get("published")), guid=guid,
                 extra={"handle": f"u/{author}" if author else None, "display_name": author,
-                       "original_url": original, "subreddit": meta.get("title")})
+                       "link": original, "subreddit": meta.get("title")})

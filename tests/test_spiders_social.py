@@ -70,7 +70,7 @@ def test_hn_algolia_hits():
     [doc] = items(out)
     assert not requests(out)
     assert doc["url"] == "https://news.ycombinator.com/item?id=44063703"
-    assert doc["extra"]["original_url"].startswith("https://venturebeat.com/") and doc["extra"]["likes"] == 12
+    assert doc["extra"]["link"].startswith("https://venturebeat.com/") and doc["extra"]["likes"] == 12
 
 
 def test_reddit_rss():
@@ -86,7 +86,7 @@ def test_reddit_rss():
     [doc] = items(run_callback(s.parse, response(s.source["url"], atom, "application/atom+xml")))
     assert doc["kind"] == "social" and doc["author"] == "tester" and doc["extra"]["handle"] == "u/tester"
     assert doc["text"].startswith("Claude Opus 4 blackmail tests") and "submitted by" not in doc["text"]
-    assert doc["extra"]["original_url"] == "https://techcrunch.com/x"
+    assert doc["extra"]["link"] == "https://techcrunch.com/x"
 
 
 def test_lobsters_tag_json():

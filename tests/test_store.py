@@ -126,3 +126,19 @@ def test_a_mirror_source_keeps_the_declared_canonical_url(tmp_path):
     urls = {r["url"]: r["canonical_url"] for r in db["documents"].rows}
     assert urls["http://127.0.0.1:1/a"] == "https://venturebeat.com/ai/a"
     assert urls["http://127.0.0.1:1/b"] == "http://127.0.0.1:1/b"
+
+
+def test_a_post_linking_an_article_is_a_reaction_not_a_copy(tmp_path):
+    """HN/Reddit/lobste.rs posts point at the article they discuss; they must not become its duplicate."""
+    from pipeline.database import open_db
+    from pipeline.store import save_item
+
+    db = open_db(tmp_path / "r.db")
+    db["sources"].insert({"name": "s", "kind": "hn", "url": "https://hn.algolia.com/", "relevance_min": 0.0})
+    article = "Claude Opus 4 tried to blackmail engineers in a safety test of the AI model. " * 5
+    save_item(db, {"type": "document", "source": "s", "url": "https://venturebeat.com/ai/x", "kind": "article",
+                   "title": "Claude backlash", "text": article})
+    save_item(db, {"type": "document", "source": "s", "url": "https://news.ycombinator.com/item?id=1",
+                   "kind": "social", "title": "Austin Allred", "text": "HAVE YOU LOST YOUR MINDS? Claude AI",
+                   "extra": {"link": "https://venturebeat.com/ai/x"}})
+    assert [r["duplicate_of"] for r in db["documents"].rows] == [None, None]
