@@ -390,7 +390,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>)\]]+")
 DOC_COLUMNS = ("id, url, canonical_url, kind, publisher, site, source_id, title, text, published, "
-               "duplicate_of, story_id, content_hash, extra")
+               "duplicate_of, story_id, content_hash, extra, guid")
 
 
 def _now():
@@ -405,21 +405,36 @@ def _iso_week(published):
     return f"{y}-W{w:02d}"
 
 
-def _links_of(row):
-    """URLs a document points at: the post it replies to, the article it shares, links in a post."""
-    urls = []
+def _extra(row):
     try:
         extra = json.loads(row.get("extra") or "{}")
     except (TypeError, ValueError):
-        extra = {}
-    if isinstance(extra, dict):
-        for key in ("reply_to", "original_url", "in_reply_to", "quoted_url", "link", "story_url", "parent_url"):
-            value = extra.get(key)
-            if isinstance(value, str) and value.startswith("http"):
-                urls.append(value)
+        return {}
+    return extra if isinstance(extra, dict) else {}
+
+
+def _links_of(row):
+    """What a document points at: URLs (the article it shares, links in a post) and post ids it replies to."""
+    urls, ids = [], []
+    extra = _extra(row)
+    for key in ("reply_to", "original_url", "in_reply_to", "quoted_url", "link", "story_url", "parent_url"):
+        value = extra.get(key)
+        if isinstance(value, str) and value.startswith("http"):
+            urls.append(value)
+        elif isinstance(value, (str, int)) and str(value).strip():
+            ids.append(str(value))
     if row.get("kind") == "social":
         urls += _URL_IN_TEXT.findall(row.get("text") or "")
-    return [u.rstrip(".,;") for u in urls]
+    return [u.rstrip(".,;") for u in urls], ids
+
+
+def _slug(url):
+    """The last path segment when it is a long article slug: mirrors and syndicated copies keep it."""
+    path = re.sub(r"[?#].*$", "", url or "").rstrip("/")
+    last = path.rsplit("/", 1)[-1].lower()
+    for ext in (".html", ".htm", ".php"):
+        last = last.removesuffix(ext)
+    return last if len(last) >= 24 and last.count("-") >= 3 else None
 
 
 def _load_rows(db):
@@ -442,7 +457,7 @@ def _load_rows(db):
     if want:
         old += [r for r in db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE id IN "
                                     f"({','.join('?' * len(want))})", list(want)) if r["story_id"]]
-    link_urls = {u for r in new for u in _links_of(r)}
+    link_urls = {u for r in new for u in _links_of(r)[0]}
     if link_urls:
         urls = list(link_urls)[:900]
         qs = ",".join("?" * len(urls))
@@ -479,11 +494,15 @@ def assign_stories(db, model_name=None):
     vec_of = load_vectors(db, model_name)
     ents = _doc_entities(db, [r["id"] for r in rows])
     pos = {r["id"]: k for k, r in enumerate(rows)}
-    by_url = {}
+    by_url, by_guid = {}, {}
     for r in rows:
         for u in (r["url"], r["canonical_url"]):
             if u:
                 by_url.setdefault(u, r["id"])
+                if _slug(u):
+                    by_url.setdefault(_slug(u), r["id"])
+        if r["guid"]:
+            by_guid.setdefault(str(r["guid"]), r["id"])
     redirects = {r["old_id"]: r["new_id"] for r in db["story_redirects"].rows}
 
     def current(sid):
@@ -496,7 +515,9 @@ def assign_stories(db, model_name=None):
     items, vectors = [], []
     dim = len(next(iter(vec_of.values()))) if vec_of else 384
     for r in rows:
-        item = {"id": r["id"], "title": r["title"], "text": r["text"], "published": r["published"],
+        # A post without a title borrows the title of the thread it belongs to (HN story_title).
+        title = r["title"] or _extra(r).get("story_title") or ""
+        item = {"id": r["id"], "title": title, "text": r["text"], "published": r["published"],
                 "canonical_url": r["canonical_url"] or r["url"], "kind": r["kind"],
                 "entities": ents.get(r["id"], [])}
         if r["story_id"]:
@@ -506,9 +527,11 @@ def assign_stories(db, model_name=None):
             if r["duplicate_of"] in pos:
                 link = pos[r["duplicate_of"]]
             else:
-                for u in _links_of(r):
-                    if by_url.get(u) in pos and by_url[u] != r["id"]:
-                        link = pos[by_url[u]]
+                urls, ids = _links_of(r)
+                keys = [by_url.get(u) or by_url.get(_slug(u)) for u in urls] + [by_guid.get(x) for x in ids]
+                for target in keys:
+                    if target in pos and target != r["id"]:
+                        link = pos[target]
                         break
             if link is not None:
                 item["link"] = link

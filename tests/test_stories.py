@@ -110,10 +110,16 @@ def test_duplicate_and_social_reply_join_their_story(tmp_path):
                             "duplicate_of": 3})
     db["documents"].insert({"id": 21, "url": "https://social.example/@a/1", "canonical_url": "https://social.example/@a/1",
                             "kind": "social", "title": "", "text": f"wow {rows[0]['url']}", "content_hash": "c21"})
+    # An HN-style comment that links to the article's real URL while we hold a mirror of it:
+    # the long slug still identifies the article.
+    db["documents"].insert({"id": 22, "url": "https://hn.example/item?id=9", "canonical_url": "https://hn.example/item?id=9",
+                            "kind": "social", "title": "", "text": "Unbelievable.", "content_hash": "c22",
+                            "extra": json.dumps({"link": "https://real.example/story/" + rows[3]["url"].rsplit("/", 1)[-1]})})
     assign_stories(db)
     m = story_map(db)
     assert m[20] == m[3]
     assert m[21] == m[1]
+    assert m[22] == m[4] == m[3]
     # The original, not its copy, stays the lead; the copy's title is not the headline.
     story = db["stories"].get(m[3])
     assert story["lead_document_id"] == 3 and story["headline"] != "Republished"
