@@ -25,13 +25,16 @@ CONFIG = {
     "key_avg": True,         # names count by the share of a story's members that carry them
     # Score of a document against a story (weights on similarities in [0, 1]):
     "w_c": 0.222,            # dense cosine to the story centroid
-    "w_mx": 0.0,             # dense cosine to the closest member (max-link)
+    "w_mx": 0.3,             # dense cosine to the closest member (max-link): mixed stories
+                             # (lab post, article, podcast, posts) have no typical member
     "w_avg": 0.422,          # mean dense cosine to the members (average-link)
     "w_lex": 0.0,            # tf-idf cosine to the story's pooled terms
     "w_lexavg": 0.422,       # mean tf-idf cosine to the members
     "w_key": 0.033,          # share of the document's names/numbers the story's members carry
     "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
-    "join": 0.51,            # join the best story at or above this score, else open a new one
+    "social_bonus": 0.1,     # posts (kind "social") within social_days of a story's coverage ...
+    "social_days": 2.0,      # ... get this lift: they react to it in few words
+    "join": 0.68,            # join the best story at or above this score, else open a new one
     "merge": 0.6,            # two live stories scoring this much with each other merge
 }
 
@@ -213,6 +216,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         return sid
 
     doc_terms, doc_keys, doc_time, doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
+    doc_kind = [it.get("kind") for it in items]
 
     def add(story, i):
         nonlocal touch
@@ -283,6 +287,9 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         if t is not None and s.last is not None:
             gap = max(0.0, s.first - t, t - s.last)
             total -= cfg["time_penalty"] * (1 - math.exp(-gap / cfg["tau_days"]))
+            # A post is a reaction: within a story's burst it needs less evidence to join it.
+            if doc_kind[i] == "social" and gap <= cfg["social_days"]:
+                total += cfg["social_bonus"]
         return total
 
     def story_pair_score(a, b):
