@@ -162,7 +162,7 @@ def relevance_by_source(config):
 
 
 def drain_items(db, client, tag, run_id, done, relevance=None, idle_timeout=1.0):
-    """Store items from the crawl's list until `done(workers)` says no more will come.
+    """Store items from the crawl's list until `done(workers, idle seconds)` says no more will come.
 
     Returns (counts by source, {worker: last event}, the workers' final reports).
     """
@@ -171,12 +171,14 @@ def drain_items(db, client, tag, run_id, done, relevance=None, idle_timeout=1.0)
     key = items_key(tag)
     relevance = relevance or {}
     by_source, workers, reports = {}, {}, []
+    last = time.monotonic()
     while True:
         popped = client.blpop([key], timeout=idle_timeout)
         if popped is None:
-            if done(workers) and client.llen(key) == 0:
+            if done(workers, time.monotonic() - last) and client.llen(key) == 0:
                 return by_source, workers, reports
             continue
+        last = time.monotonic()
         item = json.loads(popped[1])
         if item.get("type") == "_control":
             workers[item["worker"]] = item["event"]
@@ -235,8 +237,12 @@ def run_worker(db_path, config, url, tag=None, only=None, worker_id=None, settin
     return counts
 
 
-def merge_health(db, before, reports):
-    """Write each source's health from the workers' reports: a failure seen by any worker counts."""
+def merge_health(db, before, reports, keep_validators=False):
+    """Write each source's health from the workers' reports: a failure seen by any worker counts.
+
+    keep_validators: a worker died, so requests it had taken were never fetched; keeping the old
+    ETags makes the next crawl read the feeds again and fetch those pages.
+    """
     merged = {}
     for name, old in before.items():
         seen = [r[name] for r in reports if name in r]
@@ -251,7 +257,7 @@ def merge_health(db, before, reports):
         else:
             row["consecutive_failures"] = 0
             row["last_error"] = next((s["last_error"] for s in seen if s["last_error"]), None)
-            if changed:  # validators come from the worker that fetched the entry page
+            if changed and not keep_validators:  # from the worker that fetched the entry page
                 row["etag"], row["last_modified"] = changed[0]["etag"], changed[0]["last_modified"]
         merged[name] = row
     with db.conn:
@@ -283,22 +289,24 @@ def crawl_with_redis(db, config, url, workers=None, only=None, run_id=None, remo
     tag = uuid.uuid4().hex[:12]
     client.set(CURRENT, tag, ex=86400)
     errors, procs = [], []
-    local_done_at = []
     local_ids = [f"{os.uname().nodename}:local-{i + 1}" for i in range(workers)]
 
-    def done(seen):
-        """True when local workers have exited and every worker that started has finished."""
+    def done(seen, idle):
+        """True when local workers have exited and every worker that joined has finished.
+
+        Remote workers get `remote_wait` seconds of silence before they count as lost (and
+        before the writer gives up waiting for any to join, with --workers 0).
+        """
         if any(p.poll() is None for p in procs):
             return False
-        local_done_at[:1] = local_done_at[:1] or [time.monotonic()]
-        if not seen and time.monotonic() - local_done_at[0] < (remote_wait if not procs else 0):
-            return False  # --workers 0: the crawl is all remote workers; wait for them to join
+        if not seen and not procs:
+            return idle > remote_wait  # --workers 0: the crawl is all remote workers
         # A local worker that died never says "finished": its exit status is reported instead.
         running = [w for w, event in seen.items() if event != "finished" and w not in local_ids]
-        if running and time.monotonic() - local_done_at[0] < remote_wait:
+        if running and idle <= remote_wait:
             return False
         if running:
-            errors.append(f"crawl workers {', '.join(running)} did not finish within {remote_wait}s")
+            errors.append(f"crawl workers {', '.join(running)} sent nothing for {remote_wait}s: given up")
         return True
 
     tmp = tempfile.TemporaryDirectory(prefix="incidentwire-writer-")
@@ -320,7 +328,8 @@ def crawl_with_redis(db, config, url, workers=None, only=None, run_id=None, remo
     for p in procs:
         if p.returncode:
             errors.append(f"crawl worker exited with status {p.returncode}")
-    merge_health(db, before, [r.get("sources") or {} for r in reports])
+    lost_worker = bool(errors) or any(r.get("errors") for r in reports)
+    merge_health(db, before, [r.get("sources") or {} for r in reports], keep_validators=lost_worker)
     per_source = {}
     for report in reports:
         errors.extend(report.get("errors") or [])

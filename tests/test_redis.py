@@ -159,3 +159,66 @@ def test_one_setting_switches_the_cli_crawl_to_redis(tmp_path, redis_url):
     assert all(health[s["name"]]["etag"] for s in keep)
     assert run["status"] == "ok" and json.loads(run["counts"])["workers"] == 2
     assert list(redis.Redis.from_url(redis_url).scan_iter(match="incidentwire:*")) == []
+
+
+def test_killed_worker_loses_nothing(tmp_path, redis_url):
+    """Two workers join from outside (`crawl --worker`); one is SIGKILLed mid-crawl. The writer
+    gives it up, keeps the old validators, and the next crawl stores exactly what one machine does."""
+    import json
+    import os
+    import signal
+    import sys
+    import threading
+
+    from pipeline.crawl import crawl_sources
+    from pipeline.scaleout import CURRENT, crawl_with_redis
+    import redis
+
+    names = ["anthropic-news", "incident-ledger", "glitch-gazette", "failure-modes-daily", "automation-desk"]
+    client = redis.Redis.from_url(redis_url)
+    with LoopbackServer(SITE) as server:
+        config = load_config(ROOT / "demo" / "sources.toml", base_url=server.url)
+        db = open_db(tmp_path / "local.db")
+        crawl_sources(db, config, only=names)
+        db.close()
+        lines = ["[settings]", "allow_private = true"]
+        for src in config["sources"]:
+            if src["name"] in names:
+                lines.append("[[source]]")
+                lines += [f"{k} = {json.dumps(v)}" for k, v in src.items() if isinstance(v, (str, bool, int, float))]
+        (tmp_path / "sources.toml").write_text("\n".join(lines) + "\n")
+
+        result = {}
+
+        def write():  # the writer's connection belongs to its own thread
+            wdb = open_db(tmp_path / "redis.db")
+            result.update(crawl_with_redis(wdb, config, redis_url, workers=0, only=names, remote_wait=15))
+            wdb.close()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        while not client.get(CURRENT):
+            assert writer.is_alive()
+            time.sleep(0.05)
+        worker = [sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')", "crawl",
+                  "--worker", "--redis", redis_url, "--config", str(tmp_path / "sources.toml"),
+                  "--db", str(tmp_path / "redis.db")] + [a for n in names for a in ("--source", n)]
+        doomed, survivor = (subprocess.Popen(worker, cwd=tmp_path, start_new_session=True,
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2))
+        seen = len(server.stats["paths"])
+        while len(server.stats["paths"]) < seen + 30 and doomed.poll() is None:
+            time.sleep(0.02)
+        os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its crawl process
+        doomed.wait()
+        assert survivor.wait(timeout=300) == 0
+        writer.join(timeout=300)
+        assert any("given up" in e for e in result.get("errors", [])), result.get("errors")
+        # The next crawl through Redis completes the set: nothing lost, nothing twice.
+        db = open_db(tmp_path / "redis.db")
+        again = crawl_with_redis(db, config, redis_url, workers=2, only=names)
+        urls = sorted(r["canonical_url"] for r in db.query("select canonical_url from documents"))
+        db.close()
+    local_urls, _ = stored(tmp_path / "local.db")
+    assert again.get("errors") is None, again.get("errors")
+    assert urls == sorted(local_urls)
+    assert list(client.scan_iter(match="incidentwire:*")) == []
