@@ -151,11 +151,12 @@ def brief(db_path, story_id, fmt):
 @db_option
 @click.option("--port", default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def serve(db_path, port, host):
+@click.option("--no-sql", is_flag=True, help="Switch off arbitrary SQL (stored queries and pages keep working)")
+def serve(db_path, port, host, no_sql):
     """Serve the catalog with Datasette (read-only)."""
     from pipeline.serve import serve_datasette
     open_db(db_path).close()
-    serve_datasette(db_path, port=port, host=host)
+    serve_datasette(db_path, port=port, host=host, settings={"default_allow_sql": False} if no_sql else None)
 
 
 @cli.command()
