@@ -13,8 +13,8 @@ from pipeline.loopback import LoopbackServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SITE = ROOT / "demo" / "site"
-# Pages served on loopback keep their loopback URL (the store trusts a canonical URL on the same
-# host only), so the end-to-end test finds them by the path of their URL.
+# Documents keep the loopback URL they were fetched from in `url` (their declared real address is
+# `canonical_url`: the demo sources are mirrors), so the end-to-end test finds them by URL path.
 VB_PAGE = "%/venturebeat/ai/anthropic-faces-backlash-to-claude-4-opus-behavior%"
 WP_COPY = ("https://violethoward.com/new/anthropic-faces-backlash-to-claude-4-opus-behavior-that-"
            "contacts-authorities-press-if-it-thinks-youre-doing-something-egregiously-immoral%")
