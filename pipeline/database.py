@@ -1,9 +1,11 @@
 """Open the SQLite database: WAL mode, migrations applied."""
+import contextlib
+import fcntl
 import pathlib
 
 import sqlite_utils
 
-from db.migrations import migrate
+from db.migrations import MIGRATIONS, migrate
 
 DEFAULT_DB = "db/incidentwire.db"
 
@@ -14,8 +16,31 @@ def open_db(path=DEFAULT_DB, migrate_schema=True):
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     db.conn.execute("PRAGMA busy_timeout = 30000")
-    db.enable_wal()
+    if migrate_schema and _pending(db):
+        # Two processes opening a new database at once must not both create the schema.
+        with _exclusive(path):
+            db.enable_wal()
+            migrate(db)
+    elif db.journal_mode != "wal":
+        with _exclusive(path):
+            db.enable_wal()
     db.conn.execute("PRAGMA foreign_keys = OFF")
-    if migrate_schema:
-        migrate(db)
     return db
+
+
+def _pending(db):
+    if "_migrations" not in db.table_names():
+        return True
+    done = {row["name"] for row in db["_migrations"].rows}
+    return any(fn.__name__ not in done for fn in MIGRATIONS)
+
+
+@contextlib.contextmanager
+def _exclusive(path):
+    """An advisory lock beside the database, held while the schema changes."""
+    with open(f"{path}.migrate-lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -113,6 +113,11 @@ class LoopbackServer:
     def stats(self):
         return self.httpd.stats
 
+    @property
+    def hooks(self):
+        """{path: fn(handler)}: a test answers that path itself (faults, slow or looping replies)."""
+        return self.httpd.hooks
+
     def start(self):
         self.thread.start()
         return self

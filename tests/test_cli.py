@@ -70,3 +70,17 @@ def test_status_prints_counts(tmp_path):
     result = CliRunner().invoke(cli, ["status", "--db", str(db_path)])
     assert result.exit_code == 0
     assert "documents\t0" in result.output
+
+
+def test_processes_opening_a_new_database_together_all_succeed(tmp_path):
+    import subprocess
+    import sys
+
+    db_path = tmp_path / "race.db"
+    code = "import sys; from pipeline.database import open_db; open_db(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stderr=subprocess.PIPE)
+             for _ in range(4)]
+    errors = [p.communicate()[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    db = open_db(db_path)
+    assert db["_migrations"].count == len(set(r["name"] for r in db["_migrations"].rows))
