@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import pathlib
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,7 @@ def run_spiders(db_path, jobs, settings, run_id):
     counts = {job["source"]["name"]: dict.fromkeys(COUNT_KEYS, 0) for job in jobs}
     failed = {name: False for name in counts}
     errors = []
+    storage_errors = []
     keep_alive = []
     process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": True})
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
@@ -156,12 +158,21 @@ def run_spiders(db_path, jobs, settings, run_id):
         cut = job["source"].get("relevance_min")
 
         def on_item(item, response, spider):
+            if storage_errors:
+                return
             if item.get("type") == "skip":
                 if item.get("refused"):
                     counts[name]["refused"] += 1
                 if item.get("fatal"):
                     failed[name] = True
-            status = save_item(db, item, run_id=run_id, relevance_min=cut)
+            try:
+                status = save_item(db, item, run_id=run_id, relevance_min=cut)
+            except sqlite3.DatabaseError as e:
+                # Disk full or read-only: every further item would fail the same way. Stop.
+                storage_errors.append(f"database {db_path}: {e}")
+                errors.append(storage_errors[0])
+                process.stop()
+                return
             if status in counts[name]:
                 counts[name][status] += 1
 
@@ -179,6 +190,8 @@ def run_spiders(db_path, jobs, settings, run_id):
                       run_id=run_id)
 
         def on_closed(spider, reason):
+            if storage_errors:
+                return  # the database cannot be written: nothing more to record
             if reason == "finished" and spider.new_state and not failed[name]:
                 # Validators are saved last: a crawl killed half-way fetches the feed again next time.
                 save_item(db, {"type": "source_state", "source": name, **spider.new_state}, run_id=run_id)
