@@ -285,7 +285,7 @@ def main(argv=None):
         else:
             print(f"scale: {out['documents']} synthetic documents over two years -> {out['stories']} stories "
                   f"({out['gold_stories']} planted, BCubed F1 {out['b3_f1']})")
-            print(f"  per-document assign time: first 10,000 {out['first_ms_per_doc']} ms, last 10,000 "
+            print(f"  per-document assign CPU time: first 10,000 {out['first_ms_per_doc']} ms, last 10,000 "
                   f"{out['last_ms_per_doc']} ms (ratio {out['ratio']}, must be <= 1.5)")
             print(f"  assign {out['assign_docs_per_s']} docs/s; embed {out['embed_docs_per_s']} docs/s on {out['device']}; "
                   f"embed+assign {out['embed_assign_docs_per_s']} docs/s")
