@@ -109,7 +109,8 @@ def stream_order(items):
 
 
 class _Story:
-    __slots__ = ("id", "members", "vsum", "terms", "keys", "first", "last", "touched", "closed", "n", "norm", "lsum", "slot")
+    __slots__ = ("id", "members", "vsum", "terms", "keys", "first", "last", "touched", "closed", "n", "norm", "lsum", "slot",
+                 "reported")
 
     def __init__(self, sid):
         self.id, self.members, self.terms, self.keys = sid, [], Counter(), Counter()
@@ -117,6 +118,7 @@ class _Story:
         self.slot = None  # row in the centroid matrix while the story is live
         self.lsum = Counter()  # sum of members' unit tf-idf vectors: average-link lexical similarity
         self.norm = (None, None)  # (cache key, lexical norm): norms are costly for big stories
+        self.reported = False  # has a member that is not a social post
 
 
 def _cos_sparse(a, b, idf, norm_b=None):
@@ -217,10 +219,17 @@ def _cluster_stream(items, vectors, config=None, timings=None):
 
     doc_terms, doc_keys, doc_time, doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
     doc_kind = [it.get("kind") for it in items]
+    plain_texts = {}  # item index -> its text reduced to lowercase words, for quote matching
 
     def add(story, i):
         nonlocal touch
         story.members.append(i)
+        labels[i] = story.id
+        if doc_kind[i] == "social" and story.reported:
+            # Reactions join a reported story without reshaping it: a dozen short posts must not
+            # dilute the average links that the next article is measured against.
+            return
+        story.reported = story.reported or doc_kind[i] != "social"
         story.vsum = vectors[i].copy() if story.vsum is None else story.vsum + vectors[i]
         story.terms.update(doc_terms[i])
         story.lsum.update(doc_unit[i])
@@ -362,6 +371,12 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             rows, c, mx = dense_scores(i)
             if len(rows):
                 top = np.argsort(-np.maximum(c, mx), kind="stable")[:cfg["topk"]]
+                if doc_kind[i] == "social":
+                    # A post the coverage quotes word for word is a reaction within that story.
+                    quoted = _quoted_in(items, i, [owner[rows[j]] for j in top], cfg["member_cap"], plain_texts)
+                    if quoted is not None:
+                        target = quoted
+            if target is None and len(rows):
                 dw = {t: w * idf(t) for t, w in doc_terms[i].items()}
                 dw[None] = math.sqrt(sum(w * w for w in dw.values())) or 1.0
                 scored = sorted(((score(i, owner[rows[j]], c[j], mx[j], dw), j) for j in top), reverse=True)
@@ -397,6 +412,32 @@ def _cluster_stream(items, vectors, config=None, timings=None):
     final = [resolve(l) for l in labels]
     return {"labels": final, "stories": stories, "redirects": redirects,
             "new": [s for s in opened if s not in redirects]}
+
+
+_NONWORD = re.compile(r"[\W_]+", re.UNICODE)
+QUOTE_MIN_WORDS = 6
+
+
+def _plain(text):
+    return " " + _NONWORD.sub(" ", (text or "").lower()).strip() + " "
+
+
+def _quoted_in(items, i, stories, member_cap, cache):
+    """The first of `stories` whose non-social members carry post i's text verbatim (or None)."""
+    words = _plain(items[i].get("text")).split()
+    if len(words) < QUOTE_MIN_WORDS:
+        return None
+    # Its opening or its close: the coverage may break a post in two around "added X on X:".
+    probes = {" " + " ".join(words[:8]) + " ", " " + " ".join(words[-8:]) + " "}
+    for story in stories:
+        for m in story.members[:member_cap]:
+            if items[m].get("kind") == "social":
+                continue
+            if m not in cache:
+                cache[m] = _plain(items[m].get("text"))
+            if any(probe in cache[m] for probe in probes):
+                return story
+    return None
 
 
 # ---- database --------------------------------------------------------------------------------

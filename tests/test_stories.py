@@ -179,3 +179,20 @@ def test_roundup_stays_alone():
              {"id": 3, "title": "Starbucks schedules again", "text": "x"}]
     labels = cluster_stream(items, v)["labels"]
     assert labels[0] == labels[2] != labels[1]
+
+
+def test_a_post_the_coverage_quotes_joins_that_story_without_reshaping_it():
+    """Short posts rarely score high enough on similarity; one quoted verbatim by a member is a reaction."""
+    article = {"id": "a", "kind": "article", "title": "Anthropic faces backlash over Claude 4 Opus",
+               "text": "Nobody likes a rat, added developer @ScottDavidKeefe on X: Why would anyone want one "
+                       "built in, even if they are doing nothing wrong? The model can contact regulators."}
+    post = {"id": "p", "kind": "social", "title": "ScottDavidKeefe",
+            "text": "Nobody likes a rat Why would anyone want one built in, even if they are doing nothing wrong?"}
+    unrelated = {"id": "u", "kind": "social", "title": "someone",
+                 "text": "Nobody here has ever seen a rat in the kitchen of this restaurant today"}
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(3, 8)).astype(np.float32)  # dissimilar: only the quote can join them
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = cluster_stream([article, post, unrelated], vectors)["labels"]
+    assert labels[1] == labels[0]
+    assert labels[2] != labels[0]
