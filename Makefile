@@ -23,7 +23,7 @@ demo: $(STAMP)
 # the async datasette.client tests when they share one.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(MAKE) test-browser
+	@$(MAKE) --no-print-directory test-browser
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x
