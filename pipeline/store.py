@@ -6,6 +6,7 @@ killed crawl never leaves half a row. Bad items become rows in `skips`, never ex
 import datetime
 import difflib
 import json
+import sqlite3
 import logging
 
 from pipeline import dedup
@@ -38,6 +39,10 @@ def save_item(db, item, run_id=None, relevance_min=None):
         return _skip(db, run_id, item.get("source") or "?", item.get("url"), f"unknown item type {kind!r}")
     try:
         return _save_document(db, item, run_id, relevance_min)
+    except sqlite3.OperationalError:
+        # Disk full, read-only, locked: not this item's fault, and recording it as a skip could
+        # let the crawl mark the source done and lose the item. The caller stops the crawl.
+        raise
     except Exception as e:  # a store bug must not kill the crawl: record it, keep going
         log.exception("cannot store %s", item.get("url"))
         return _skip(db, run_id, item.get("source") or "?", item.get("url"),

@@ -142,3 +142,23 @@ def test_a_post_linking_an_article_is_a_reaction_not_a_copy(tmp_path):
                    "kind": "social", "title": "Austin Allred", "text": "HAVE YOU LOST YOUR MINDS? Claude AI",
                    "extra": {"link": "https://venturebeat.com/ai/x"}})
     assert [r["duplicate_of"] for r in db["documents"].rows] == [None, None]
+
+
+def test_a_storage_failure_is_raised_not_recorded_as_a_skip(tmp_path):
+    """Disk full or read-only is no fault of the item: the crawl must stop, not mark the source done."""
+    import sqlite3
+
+    import pytest
+    import sqlite_utils
+
+    from pipeline.database import open_db
+    from pipeline.store import save_item
+
+    path = tmp_path / "ro.db"
+    open_db(path)["sources"].insert({"name": "s", "kind": "article", "url": "https://x/", "relevance_min": 0.0})
+    ro = sqlite_utils.Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+    item = {"type": "document", "source": "s", "url": "https://x/a", "kind": "article", "title": "Claude",
+            "text": "Claude Opus 4 tried to blackmail engineers in a safety test of the AI model. " * 5}
+    with pytest.raises(sqlite3.OperationalError):
+        save_item(ro, item)
+    assert open_db(path)["documents"].count == 0 and open_db(path)["skips"].count == 0
