@@ -134,6 +134,17 @@ class SourceSpider(scrapy.Spider):
             item["refused"] = True
         return item
 
+    def unseen(self, records, key, url, missing):
+        """Yield (record, None) for each record not yet yielded in this crawl, (None, skip) for one
+        without `key`: API pages overlap while paging, and a post must be stored once."""
+        for record in records:
+            if not isinstance(record, dict) or not record.get(key):
+                yield None, self.skip(url, missing)
+                continue
+            if record[key] not in self.seen_ids:
+                self.seen_ids.add(record[key])
+                yield record, None
+
     def check_body(self, response, expect="text"):
         """A reason to skip this response (binary, too large, empty), or None."""
         body = response.body or b""

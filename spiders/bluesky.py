@@ -82,15 +82,9 @@ class BlueskySpider(SourceSpider):
             yield self.skip(response.url, "expected posts or feed in the response", fatal=True)
             return
         new = 0
-        for post in posts:
-            if not isinstance(post, dict) or not post.get("uri"):
-                yield self.skip(response.url, "post without a uri")
-                continue
-            if post["uri"] in self.seen_ids:
-                continue
-            self.seen_ids.add(post["uri"])
-            new += 1
-            yield self.post_item(post, response.url)
+        for post, skip in self.unseen(posts, "uri", response.url, "post without a uri"):
+            new += post is not None
+            yield skip or self.post_item(post, response.url)
         page = response.meta.get("page", 1)
         if new and data.get("cursor") and page < int(self.source.get("max_pages", 2)):
             yield self.page_request(self.page_url(data["cursor"]), self.parse_entry,

@@ -41,15 +41,9 @@ class HackerNewsSpider(SourceSpider):
                             fatal=response.meta.get("entry", False))
             return
         new = 0
-        for hit in data["hits"]:
-            if not isinstance(hit, dict) or not hit.get("objectID"):
-                yield self.skip(response.url, "hit without an objectID")
-                continue
-            if hit["objectID"] in self.seen_ids:
-                continue
-            self.seen_ids.add(hit["objectID"])
-            new += 1
-            yield self.hit_item(hit, response.url)
+        for hit, skip in self.unseen(data["hits"], "objectID", response.url, "hit without an objectID"):
+            new += hit is not None
+            yield skip or self.hit_item(hit, response.url)
         page = response.meta.get("page", 0)
         pages = data.get("nbPages") if isinstance(data.get("nbPages"), int) else 1
         if new and page + 1 < min(pages, int(self.source.get("max_pages", 1))):

@@ -38,18 +38,13 @@ class MastodonSpider(SourceSpider):
         if not isinstance(statuses, list):
             yield self.skip(response.url, "expected a JSON list of statuses", fatal=response.meta.get("entry", False))
             return
-        last_id = None
+        # The next page starts below the oldest status on this one, seen before or not.
+        ids = [s["id"] for s in statuses if isinstance(s, dict) and s.get("id")]
+        last_id = ids[-1] if ids else None
         new = 0
-        for status in statuses:
-            if not isinstance(status, dict) or not status.get("id"):
-                yield self.skip(response.url, "status without an id")
-                continue
-            last_id = status["id"]
-            if status["id"] in self.seen_ids:
-                continue
-            self.seen_ids.add(status["id"])
-            new += 1
-            yield self.status_item(status, response.url)
+        for status, skip in self.unseen(statuses, "id", response.url, "status without an id"):
+            new += status is not None
+            yield skip or self.status_item(status, response.url)
         page = response.meta.get("page", 1)
         if new and last_id and page < int(self.source.get("max_pages", 3)):
             yield self.page_request(self.page_url(last_id), self.parse_entry, meta={"page": page + 1})
