@@ -34,9 +34,15 @@ CONFIG = {
     "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
     "social_bonus": 0.1,     # posts (kind "social") within social_days of a story's coverage ...
     "social_days": 2.0,      # ... get this lift: they react to it in few words
+    **{f"w_{k}_sh": 0.0 for k in ("c", "mx", "avg", "lexavg", "key")},
     "join": 0.68,            # join the best story at or above this score, else open a new one
     "merge": 0.6,            # two live stories scoring this much with each other merge
 }
+
+# The weight (CONFIG key) of each feature in a document-story score.
+WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lex": "w_lex", "lexavg": "w_lexavg", "key": "w_key",
+           "short": "w_short", "time": "time_penalty", "social": "social_bonus",
+           **{k + "_sh": f"w_{k}_sh" for k in ("c", "mx", "avg", "lexavg", "key")}}
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*[a-z][\w'-]*|[A-Z]{2,}[\w-]*)\b")
@@ -98,14 +104,27 @@ def story_id_for(item):
 
 
 def stream_order(items):
-    """Publication order; undated items keep their place after the dated item before them."""
+    """Publication order; undated items keep their place after the dated item before them.
+
+    Items dated the same instant put those with text before title-only ones, which may need
+    them as context (see _launch_story).
+    """
     keys, last = [], -math.inf
     for i, it in enumerate(items):
         t = parse_time(it.get("published"))
         if t is not None:
             last = t
-        keys.append((last if t is None else t, i))
-    return [i for _, i in sorted(keys)]
+        keys.append((last, 0, i) if t is None else (t, int(is_thin(it)), i))
+    return [k[-1] for k in sorted(keys)]
+
+
+THIN_WORDS = 8
+
+
+def is_thin(item):
+    """A feed entry with (almost) no text beyond its title: too few words to measure."""
+    title = set(tokens(item.get("title")))
+    return sum(1 for t in tokens((item.get("text") or "")[:2000]) if t not in title) < THIN_WORDS
 
 
 class _Story:
@@ -147,7 +166,7 @@ def _key_overlap(doc_keys, story_keys, idf, n=None):
     return shared / total if total else 0.0
 
 
-def cluster_stream(items, vectors, config=None, timings=None):
+def cluster_stream(items, vectors, config=None, timings=None, probe=None):
     """Assign items to stories in stream order (see _cluster_stream); the GC is paused meanwhile."""
     import gc
     # Hundreds of thousands of small dicts and no reference cycles: the cyclic GC would only
@@ -155,13 +174,13 @@ def cluster_stream(items, vectors, config=None, timings=None):
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _cluster_stream(items, vectors, config, timings)
+        return _cluster_stream(items, vectors, config, timings, probe)
     finally:
         if enabled:
             gc.enable()
 
 
-def _cluster_stream(items, vectors, config=None, timings=None):
+def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
     """Assign items (dicts: id, title, text, published, ...) to stories in stream order.
 
     An item with "story" set is replayed into that story (state from an earlier run). An item
@@ -219,13 +238,17 @@ def _cluster_stream(items, vectors, config=None, timings=None):
 
     doc_terms, doc_keys, doc_time, doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
     doc_kind = [it.get("kind") for it in items]
+    doc_publisher = [(it.get("publisher") or "").strip().lower() for it in items]
+    cards = {}  # publisher -> items of kind system_card placed so far (see _launch_story)
     plain_texts = {}  # item index -> its text reduced to lowercase words, for quote matching
 
-    def add(story, i):
+    def add(story, i, passive=False):
         nonlocal touch
         story.members.append(i)
         labels[i] = story.id
-        if doc_kind[i] == "social" and story.reported:
+        if doc_kind[i] == "system_card" and doc_time[i] is not None:
+            cards.setdefault(doc_publisher[i], []).append(i)
+        if (passive or doc_kind[i] == "social") and story.reported:
             # Reactions join a reported story without reshaping it: a dozen short posts must not
             # dilute the average links that the next article is measured against.
             return
@@ -286,25 +309,32 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             s.norm = (key, math.sqrt(sum((w * idf(t)) ** 2 for t, w in s.terms.items())))
         return s.norm[1]
 
-    def score(i, s, c, mx, dw):
+    def features(i, s, c, mx, dw):
+        """Evidence that document i belongs to story s, each roughly in [0, 1]."""
         avg = float(vectors[i] @ s.vsum) / s.n
         na = dw[None]
         dot = sum(w * s.terms[t] * idf(t) for t, w in dw.items() if t is not None and t in s.terms)
-        lex = dot / (na * story_norm(s)) if dot else 0.0
-        lexavg = sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n
-        key = _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None)
-        total = (cfg["w_c"] * c + cfg["w_mx"] * mx + cfg["w_avg"] * avg + cfg["w_lex"] * lex
-                 + cfg["w_lexavg"] * lexavg + cfg["w_key"] * key
-                 # Short documents (headlines, posts) score lower against everything: lift them.
-                 + cfg["w_short"] / math.sqrt(len(doc_terms[i]) + 1))
+        short = 1 / math.sqrt(len(doc_terms[i]) + 1)
+        f = {"c": float(c), "mx": float(mx), "avg": avg,
+             "lex": dot / (na * story_norm(s)) if dot else 0.0,
+             "lexavg": sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n,
+             "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),
+             # Short documents (headlines, posts) score lower against everything: lift them.
+             "short": short, "time": 0.0, "social": 0.0}
         t = doc_time[i]
         if t is not None and s.last is not None:
             gap = max(0.0, s.first - t, t - s.last)
-            total -= cfg["time_penalty"] * (1 - math.exp(-gap / cfg["tau_days"]))
+            f["time"] = -(1 - math.exp(-gap / cfg["tau_days"]))
             # A post is a reaction: within a story's burst it needs less evidence to join it.
-            if doc_kind[i] == "social" and gap <= cfg["social_days"]:
-                total += cfg["social_bonus"]
-        return total
+            f["social"] = float(doc_kind[i] == "social" and gap <= cfg["social_days"])
+        # Short texts: dense evidence is steadier than shared words (few words, few to share).
+        for k in ("c", "mx", "avg", "lexavg", "key"):
+            f[k + "_sh"] = 3 * short * f[k]
+        return f
+
+    def score(i, s, c, mx, dw):
+        f = features(i, s, c, mx, dw)
+        return sum(cfg[WEIGHTS[k]] * v for k, v in f.items()), f
 
     def story_pair_score(a, b):
         """The joining score, story to story: centroids, average links, shared names."""
@@ -366,6 +396,11 @@ def _cluster_stream(items, vectors, config=None, timings=None):
                 born.setdefault(sid, len(born))
         elif link is not None and labels[link] is not None:
             target = objs[resolve(labels[link])]
+        passive = False
+        if target is None and doc_publisher[i] and doc_time[i] is not None and is_thin(it):
+            card = _launch_story(i, cards.get(doc_publisher[i], ()), doc_time)
+            if card is not None:
+                target, passive = objs[resolve(labels[card])], True
         if target is None and not _ROUNDUP.search(it.get("title") or ""):
             candidates(doc_time[i])
             rows, c, mx = dense_scores(i)
@@ -379,9 +414,11 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             if target is None and len(rows):
                 dw = {t: w * idf(t) for t, w in doc_terms[i].items()}
                 dw[None] = math.sqrt(sum(w * w for w in dw.values())) or 1.0
-                scored = sorted(((score(i, owner[rows[j]], c[j], mx[j], dw), j) for j in top), reverse=True)
-                best, j = scored[0]
-                if best >= cfg["join"]:
+                scored = [(*score(i, owner[rows[j]], c[j], mx[j], dw), j) for j in top]
+                best, _, j = max(scored, key=lambda x: (x[0], -x[2]))
+                if probe is not None:
+                    target = probe(i, [(owner[rows[j]], total, f) for total, f, j in scored])
+                elif best >= cfg["join"]:
                     target = owner[rows[j]]
                 near = [owner[rows[k]] for k in top[:4]]
         if target is None:
@@ -394,7 +431,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             stories[sid] = []
             born[sid] = len(born)
             opened.append(sid)
-        add(target, i)
+        add(target, i, passive)
         stories[target.id].append(i)
         activate(target)
         # Near-duplicate stories merge: the newer folds into the older, whose id survives.
@@ -412,6 +449,17 @@ def _cluster_stream(items, vectors, config=None, timings=None):
     final = [resolve(l) for l in labels]
     return {"labels": final, "stories": stories, "redirects": redirects,
             "new": [s for s in opened if s not in redirects]}
+
+
+def _launch_story(i, cards, doc_time):
+    """The system card a title-only post belongs with: same publisher, within a day (or None).
+
+    A lab publishes its launch posts with the model's system card ("Introducing Claude 4",
+    "Activating AI Safety Level 3 protections"); a title alone is too little to place them
+    by content, and the card is what the coverage of the launch gathers around.
+    """
+    near = [j for j in cards if abs(doc_time[j] - doc_time[i]) <= 1.0]
+    return min(near, key=lambda j: abs(doc_time[j] - doc_time[i])) if near else None
 
 
 _NONWORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -572,7 +620,7 @@ def assign_stories(db, model_name=None):
         # A post without a title borrows the title of the thread it belongs to (HN story_title).
         title = r["title"] or _extra(r).get("story_title") or ""
         item = {"id": r["id"], "title": title, "text": r["text"], "published": r["published"],
-                "canonical_url": r["canonical_url"] or r["url"], "kind": r["kind"],
+                "canonical_url": r["canonical_url"] or r["url"], "kind": r["kind"], "publisher": r["publisher"],
                 "entities": ents.get(r["id"], [])}
         if r["story_id"]:
             item["story"] = current(r["story_id"])

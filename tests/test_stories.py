@@ -196,3 +196,25 @@ def test_a_post_the_coverage_quotes_joins_that_story_without_reshaping_it():
     labels = cluster_stream([article, post, unrelated], vectors)["labels"]
     assert labels[1] == labels[0]
     assert labels[2] != labels[0]
+
+
+def test_a_labs_title_only_launch_posts_join_its_system_card_story():
+    """Title-only posts are placed by their context: the same lab's system card of the same day."""
+    day = "2025-05-22T00:00:00+00:00"
+    card = {"id": "c", "kind": "system_card", "publisher": "Anthropic", "published": day,
+            "title": "Claude Opus 4 system card",
+            "text": "In test scenarios the model attempted to blackmail the engineer in 84% of rollouts "
+                    "and, given tools and a prompt to take initiative, emailed regulators and the press."}
+    launch = {"id": "l", "kind": "blog", "publisher": "Anthropic", "published": day,
+              "title": "Introducing Claude 4", "text": "Introducing Claude 4"}
+    other_lab = {"id": "o", "kind": "blog", "publisher": "Mistral", "published": day,
+                 "title": "Introducing Magistral", "text": ""}
+    later = {"id": "x", "kind": "blog", "publisher": "Anthropic", "published": "2025-06-20T00:00:00+00:00",
+             "title": "Introducing Claude Gov", "text": ""}
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(4, 8)).astype(np.float32)  # dissimilar: only the context can join them
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    # The post comes first in the input: at the same instant the card (with text) is placed first.
+    labels = cluster_stream([launch, card, other_lab, later], vectors)["labels"]
+    assert labels[0] == labels[1]
+    assert labels[2] != labels[1] and labels[3] != labels[1]
