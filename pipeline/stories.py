@@ -34,15 +34,18 @@ CONFIG = {
     "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
     "social_bonus": 0.1,     # posts (kind "social") within social_days of a story's coverage ...
     "social_days": 2.0,      # ... get this lift: they react to it in few words
-    **{f"w_{k}_sh": 0.0 for k in ("c", "mx", "avg", "lexavg", "key")},
+    "w_year_clash": -0.1,    # the members agree on a year the document never names: same kind
+                             # of event, another time (dates missing or far apart)
     "join": 0.68,            # join the best story at or above this score, else open a new one
+    "near": 8,               # after a join, the story is checked against this many neighbours:
+    "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
+    "rejoin_margin": 0.03,   # ... this much to spare, folds in (it came before the story grew)
     "merge": 0.6,            # two live stories scoring this much with each other merge
 }
 
 # The weight (CONFIG key) of each feature in a document-story score.
 WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lex": "w_lex", "lexavg": "w_lexavg", "key": "w_key",
-           "short": "w_short", "time": "time_penalty", "social": "social_bonus",
-           **{k + "_sh": f"w_{k}_sh" for k in ("c", "mx", "avg", "lexavg", "key")}}
+           "short": "w_short", "time": "time_penalty", "social": "social_bonus", "year_clash": "w_year_clash"}
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*[a-z][\w'-]*|[A-Z]{2,}[\w-]*)\b")
@@ -97,6 +100,17 @@ def parse_time(value):
         return None
 
 
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+
+
+def _years(item, t):
+    """Years a document is about: its publication year and years its title and lede name."""
+    years = set(_YEAR.findall(f"{item.get('title') or ''} {(item.get('text') or '')[:1500]}"))
+    if t is not None:
+        years.add(str(datetime.datetime.fromtimestamp(t * 86400, datetime.timezone.utc).year))
+    return years
+
+
 def story_id_for(item):
     """Stable id from the founding document: 's-' + short hash of its canonical URL (or id)."""
     key = item.get("canonical_url") or item.get("url") or str(item.get("id"))
@@ -129,7 +143,7 @@ def is_thin(item):
 
 class _Story:
     __slots__ = ("id", "members", "vsum", "terms", "keys", "first", "last", "touched", "closed", "n", "norm", "lsum", "slot",
-                 "reported")
+                 "reported", "years")
 
     def __init__(self, sid):
         self.id, self.members, self.terms, self.keys = sid, [], Counter(), Counter()
@@ -138,6 +152,7 @@ class _Story:
         self.lsum = Counter()  # sum of members' unit tf-idf vectors: average-link lexical similarity
         self.norm = (None, None)  # (cache key, lexical norm): norms are costly for big stories
         self.reported = False  # has a member that is not a social post
+        self.years = Counter()  # members naming each year (publication year or in the text)
 
 
 def _cos_sparse(a, b, idf, norm_b=None):
@@ -237,6 +252,7 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
         return sid
 
     doc_terms, doc_keys, doc_time, doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
+    doc_years = [None] * n
     doc_kind = [it.get("kind") for it in items]
     doc_publisher = [(it.get("publisher") or "").strip().lower() for it in items]
     cards = {}  # publisher -> items of kind system_card placed so far (see _launch_story)
@@ -257,6 +273,7 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
         story.terms.update(doc_terms[i])
         story.lsum.update(doc_unit[i])
         story.keys.update(doc_keys[i])
+        story.years.update(doc_years[i])
         t = doc_time[i]
         if t is not None:
             story.first = t if story.first is None else min(story.first, t)
@@ -320,16 +337,19 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
              "lexavg": sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n,
              "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),
              # Short documents (headlines, posts) score lower against everything: lift them.
-             "short": short, "time": 0.0, "social": 0.0}
-        t = doc_time[i]
+             "short": short, "time": 0.0, "social": 0.0,
+             "year_clash": 0.0}
+        t, gap = doc_time[i], None
         if t is not None and s.last is not None:
             gap = max(0.0, s.first - t, t - s.last)
             f["time"] = -(1 - math.exp(-gap / cfg["tau_days"]))
             # A post is a reaction: within a story's burst it needs less evidence to join it.
             f["social"] = float(doc_kind[i] == "social" and gap <= cfg["social_days"])
-        # Short texts: dense evidence is steadier than shared words (few words, few to share).
-        for k in ("c", "mx", "avg", "lexavg", "key"):
-            f[k + "_sh"] = 3 * short * f[k]
+        if gap is None or gap > 31:
+            # Same kind of event, another year: the members agree on a year the document never names
+            # (dates missing or far apart; close dates are the time kernel's to judge, New Year included).
+            f["year_clash"] = float(bool(doc_years[i]) and not any(s.years[y] * 2 > s.n for y in doc_years[i])
+                                    and any(c * 2 > s.n for c in s.years.values()))
         return f
 
     def score(i, s, c, mx, dw):
@@ -350,6 +370,19 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
         return (cfg["w_c"] * float(ca @ cb) + cfg["w_avg"] * avg + cfg["w_lexavg"] * lexavg
                 + cfg["w_key"] * key)
 
+    def rejoins(small, story):
+        """Would a small story's members now join `story` as documents? (It has grown since they came.)"""
+        cap = cfg["member_cap"]
+        m = story.members if len(story.members) <= cap else story.members[:cap // 4] + story.members[-(cap - cap // 4):]
+        cent = story.vsum / (np.linalg.norm(story.vsum) + 1e-9)
+        for j in small.members:
+            dw = {t: w * idf(t) for t, w in doc_terms[j].items()}
+            dw[None] = math.sqrt(sum(w * w for w in dw.values())) or 1.0
+            mx = float(np.max(vectors[m] @ vectors[j]))
+            if score(j, story, float(cent @ vectors[j]), mx, dw)[0] < cfg["join"] + cfg["rejoin_margin"]:
+                return False
+        return True
+
     def merge(keep, gone):
         for m in gone.members:
             add(keep, m)
@@ -365,6 +398,7 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
         doc_time[i] = parse_time(it.get("published"))
         doc_terms[i] = lexical_terms(it.get("title"), it.get("text"))
         doc_keys[i] = key_terms(it.get("title"), it.get("text"), it.get("entities") or ())
+        doc_years[i] = _years(it, doc_time[i])
 
     if cfg["idf_batch"]:
         # Corpus statistics (not labels) from every document known at run time.
@@ -420,7 +454,7 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
                     target = probe(i, [(owner[rows[j]], total, f) for total, f, j in scored])
                 elif best >= cfg["join"]:
                     target = owner[rows[j]]
-                near = [owner[rows[k]] for k in top[:4]]
+                near = [owner[rows[k]] for k in top[:cfg["near"]]]
         if target is None:
             sid = story_id_for(it)
             while sid in stories or sid in redirects:  # same founding URL twice (should not happen)
@@ -434,12 +468,15 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
         add(target, i, passive)
         stories[target.id].append(i)
         activate(target)
-        # Near-duplicate stories merge: the newer folds into the older, whose id survives.
+        # Near-duplicate stories merge: the newer folds into the older, whose id survives. A lone
+        # document the grown story would now take folds into it (the story keeps its id).
         if not preset and target.n >= 2 and not target.closed:
             for other in near:
                 if other is target or other.closed or other.id in redirects:
                     continue
-                if story_pair_score(target, other) >= cfg["merge"]:
+                if other.n <= cfg["rejoin_max"] < target.n and rejoins(other, target):
+                    merge(target, other)
+                elif story_pair_score(target, other) >= cfg["merge"]:
                     older, newer = sorted([target, other], key=lambda s: (born[s.id], s.id))
                     merge(older, newer)
                     target = older

@@ -218,3 +218,38 @@ def test_a_labs_title_only_launch_posts_join_its_system_card_story():
     labels = cluster_stream([launch, card, other_lab, later], vectors)["labels"]
     assert labels[0] == labels[1]
     assert labels[2] != labels[1] and labels[3] != labels[1]
+
+
+def test_a_lone_document_rejoins_a_story_that_grew_toward_it():
+    """Order effects: b came too early to join; once a story has grown toward it, b folds in."""
+    import math
+    deg = lambda d: [math.cos(math.radians(d)), math.sin(math.radians(d))]
+    vectors = np.array([deg(50), deg(0), deg(22), deg(33)], dtype=np.float32)
+    items = [{"id": k, "title": t, "text": "", "published": f"2025-05-2{k}"} for k, t in enumerate("bacd")]
+    # Max-link only, so the geometry alone decides: a is 50 degrees from b (too far) and opens a
+    # story, c joins a, d is closer to c than to b, and then b is within 17 degrees of d.
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_mx": 1.0, "join": 0.9, "time_penalty": 0.0, "social_bonus": 0.0, "rejoin_margin": 0.0})
+    out = cluster_stream(items, vectors, config=cfg)
+    grown = story_id_for(items[1])
+    assert out["labels"] == [grown] * 4
+    assert out["redirects"] == {story_id_for(items[0]): grown}  # the grown story keeps its id
+    alone = cluster_stream(items, vectors, config={**cfg, "rejoin_max": 0})["labels"]
+    assert alone[0] != alone[1] == alone[2] == alone[3]
+
+
+def test_same_kind_of_event_in_another_year_opens_its_own_story():
+    """Undated reports of a 2008 piracy capture; a 2011 report reads alike but names only 2011."""
+    old = [{"id": k, "title": f"Navy captures 23 pirates in the Gulf of Aden ({k})",
+            "text": "The Indian navy captured 23 pirates in December 2008 after they attacked a ship."}
+           for k in range(3)]
+    new = {"id": "n", "title": "Navy captures 26 pirates in the Gulf of Aden",
+           "text": "The Indian navy captured 26 pirates on 11 November 2011 after they attacked a ship."}
+    vectors = np.ones((4, 4), dtype=np.float32) / 2
+    vectors[3] = np.array([0.55, 0.45, 0.5, 0.5]) / np.linalg.norm([0.55, 0.45, 0.5, 0.5])
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "join": 0.95, "w_year_clash": stories.CONFIG["w_year_clash"]})
+    labels = cluster_stream(old + [new], vectors, config=cfg)["labels"]
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+    same = cluster_stream(old + [dict(new, text=new["text"].replace("2011", "2008"))], vectors, config=cfg)["labels"]
+    assert len(set(same)) == 1
