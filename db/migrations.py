@@ -128,3 +128,11 @@ def m101_collection_robots(db):
 def m106_digest_enriched(db):
     """Which text and story each document had when enrich last read it: reruns skip unchanged documents."""
     db["enriched"].create({"document_id": int, "content_hash": str, "story_id": str}, pk="document_id")
+
+
+@migration
+def m107_runs_owner(db):
+    """The process that owns each run: a run left "running" by a killed process can be closed."""
+    db["runs"].add_column("host", str)
+    db["runs"].add_column("pid", int)
+    db["runs"].add_column("pid_started", str)

@@ -1,7 +1,10 @@
 """`incidentwire status`: what is in the DB and how the sources are doing."""
 import json
+import sqlite3
 
 import click
+
+from pipeline.runs import close_dead_runs
 
 TABLES = ["sources", "documents", "document_versions", "stories", "entities", "quotes",
           "digests", "runs", "skips", "embeddings"]
@@ -14,6 +17,10 @@ def print_status(db, max_failures=3):
     for table in TABLES:
         if table in existing:
             click.echo(f"{table}\t{db[table].count}")
+    try:
+        close_dead_runs(db)  # a run whose process was killed must not read "running" forever
+    except sqlite3.OperationalError:  # a read-only or busy catalog: report it as it stands
+        pass
     last = list(db.query("select * from runs order by id desc limit 1"))
     if last:
         r = last[0]
