@@ -6,14 +6,18 @@ item through `pipeline.store.save_item` as the item_scraped signal delivers it, 
 that is killed keeps everything saved up to that moment.
 """
 import collections
+import ctypes
 import json
 import logging
 import os
 import pathlib
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import traceback
 import urllib.parse
 
@@ -114,7 +118,7 @@ def _run_child(db_path, jobs, settings, run_id):
     with tempfile.TemporaryDirectory(prefix="incidentwire-crawl-") as tmp:
         job_file, result_file = pathlib.Path(tmp, "job.json"), pathlib.Path(tmp, "result.json")
         job_file.write_text(json.dumps({"db_path": db_path, "jobs": jobs, "settings": settings,
-                                        "run_id": run_id}, default=str))
+                                        "run_id": run_id, "parent_pid": os.getpid()}, default=str))
         proc = subprocess.run([sys.executable, "-c", "from pipeline.crawl import child_main; child_main()",
                                str(job_file), str(result_file)], env=env)
         if result_file.exists():
@@ -126,12 +130,41 @@ def child_main():
     """Entry point of the crawl process: argv = job file, result file."""
     job_file, result_file = sys.argv[1], sys.argv[2]
     job = json.loads(pathlib.Path(job_file).read_text())
+    die_with_parent(job["parent_pid"])
     try:
         result = run_spiders(job["db_path"], job["jobs"], job["settings"], job["run_id"])
     except Exception as e:  # report the failure to the parent rather than dying silently
         traceback.print_exc(file=sys.stderr)
         result = {"counts": {}, "errors": [f"crawl failed: {type(e).__name__}: {e}"]}
     pathlib.Path(result_file).write_text(json.dumps(result))
+
+
+def die_with_parent(parent_pid):
+    """End this process when `parent_pid` dies: a crawl whose parent was killed has no one to report to.
+
+    Linux: the kernel sends SIGKILL (PR_SET_PDEATHSIG). Elsewhere a thread watches for the
+    re-parenting. Items already saved stay saved; the next run closes the parent's run.
+    """
+    if not _set_pdeathsig(signal.SIGKILL):
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the watch was set
+        os._exit(1)
+
+
+def _set_pdeathsig(sig):
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid, interval=0.5):
+    while os.getppid() == parent_pid:
+        time.sleep(interval)
+    os._exit(1)
 
 
 def run_spiders(db_path, jobs, settings, run_id):

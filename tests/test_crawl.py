@@ -1,15 +1,25 @@
 """End to end over a loopback HTTP server: every spider kind, second crawl (304s, no bodies),
 silent system-card change, address guard, robots.txt, Retry-After, run and source bookkeeping."""
 import json
+import os
+import pathlib
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
 from pipeline.crawl import crawl_sources
 from pipeline.database import open_db
 from pipeline.loopback import LoopbackServer
+from pipeline.runs import process_alive
 from tests.collect_support import FAST, FIXTURES, config, fixture, pdf_bytes
 from tests.test_spiders_system_cards import CARD_TEXT, INDEX
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 PAGES = ["readability_theverge.html", "trafilatura_threatpost.com.android.html", "newspaper4k_cnn_article.html"]
 POST = " ".join(fixture("002_ee4b015b54fba806.txt").decode().split())[:400]
@@ -223,3 +233,57 @@ def test_retry_after_header_forms():
     assert retry_after_seconds("120") == 120.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+# A parent that crawls one feed whose server never answers; the test SIGKILLs it mid-crawl.
+PARENT = ("import sys; from pipeline.crawl import crawl_sources; from pipeline.database import open_db; "
+          "from tests.collect_support import FAST, config; "
+          "crawl_sources(open_db(sys.argv[1]), config([{'name': 'stall', 'kind': 'feed', 'url': sys.argv[2]}]), "
+          "settings_overrides=FAST)")
+
+
+def children(pid):
+    """Pids whose parent is `pid` (from /proc)."""
+    kids = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="finds the crawl process through /proc")
+def test_crawl_process_ends_when_its_parent_is_killed(tmp_path):
+    asked, release = threading.Event(), threading.Event()
+
+    def stall(handler):  # hold the request open: the crawl would otherwise wait out its timeouts
+        asked.set()
+        release.wait(30)
+
+    with LoopbackServer(tmp_path) as server, open(tmp_path / "stderr", "w+") as err:
+        server.hooks["/feed.xml"] = stall
+        parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path / "iw.db"), f"{server.url}/feed.xml"],
+                                  cwd=ROOT, stderr=err, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not asked.wait(0.1):
+                assert parent.poll() is None, f"the crawl ended before it was killed:\n{pathlib.Path(err.name).read_text()}"
+                assert time.monotonic() < deadline, "the crawl never asked for the feed"
+            crawler, = children(parent.pid)
+            os.kill(parent.pid, signal.SIGKILL)
+            parent.wait()
+            deadline = time.monotonic() + 5
+            while process_alive(crawler) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not process_alive(crawler), "the crawl process outlived its killed parent"
+        finally:
+            release.set()
+            try:
+                os.killpg(parent.pid, signal.SIGKILL)  # whatever is left of the group
+            except ProcessLookupError:
+                pass
+            parent.wait()
