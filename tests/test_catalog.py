@@ -21,8 +21,10 @@ def catalog_path(tmp_path_factory, shared):
 
 
 @pytest.fixture(scope="session")
-def ds(catalog_path):
-    return make_datasette(catalog_path)
+async def ds(catalog_path):
+    ds = make_datasette(catalog_path)
+    await ds.invoke_startup()  # metadata tables exist before the first request, whichever test runs first
+    return ds
 
 
 async def get(ds, path, status=200):
