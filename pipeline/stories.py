@@ -717,6 +717,25 @@ def _heat(times, n_docs, n_sources):
     return round(math.log1p(n_docs) + 1.5 * math.log1p(n_sources) + math.log1p(burst), 3)
 
 
+def _story_entities(db, sid, headline):
+    """Names the coverage is about, most mentioned first (at most 15).
+
+    Counted over independent documents (a republished copy repeats its original). In a story of
+    three or more, a name must come from two of them or the headline: one passing mention ("a
+    former SpaceX and Apple designer") does not make a story about Apple.
+    """
+    from pipeline.entities import extract_entities
+    count = Counter()
+    for r in db.query("SELECT de.entity_id AS e, count(*) AS n FROM document_entities de JOIN documents d "
+                      "ON d.id = de.document_id WHERE d.story_id = ? AND d.duplicate_of IS NULL "
+                      "GROUP BY de.entity_id", [sid]):
+        count[r["e"]] = r["n"]
+    n = db.execute("SELECT count(*) FROM documents WHERE story_id = ? AND duplicate_of IS NULL", [sid]).fetchone()[0]
+    named = set(extract_entities(headline or ""))
+    keep = [e for e, k in count.items() if n < 3 or k >= 2 or e in named]
+    return sorted(keep, key=lambda e: (-count[e], e))[:15]
+
+
 def refresh_stories(db, story_ids, vec_of=None, now=None):
     """Recompute headline, lead, dates, counts, entities, categories, heat, related; write changes only."""
     from pipeline.embed import content_key, load_vectors
@@ -753,11 +772,7 @@ def refresh_stories(db, story_ids, vec_of=None, now=None):
         last = max(dated)[1] if dated else None
         sources = {d["publisher"] or d["site"] or d["source_id"] for d in docs}
         sources.discard(None)
-        ent_count = Counter()
-        for r in db.query("SELECT entity_id, count(*) AS n FROM document_entities WHERE document_id IN "
-                          "(SELECT id FROM documents WHERE story_id = ?) GROUP BY entity_id", [sid]):
-            ent_count[r["entity_id"]] = r["n"]
-        entities = [e for e, _ in sorted(ent_count.items(), key=lambda kv: (-kv[1], kv[0]))][:15]
+        entities = _story_entities(db, sid, headline)
         cat_count = Counter()
         for d in docs:
             cat_count.update(categorise(f"{d['title'] or ''}\n{(d['text'] or '')[:3000]}")[:3])

@@ -173,3 +173,11 @@ def test_demo_claude_story_has_anthropics_posts(demo):
     story = claude_story(demo)
     for pattern in ANTHROPIC_POSTS:
         assert doc(demo, pattern)["story_id"] == story, pattern
+
+
+def test_demo_claude_story_entities_are_what_the_coverage_is_about(demo):
+    story = claude_story(demo)
+    entities = json.loads(demo.execute("select entities from stories where id = ?", [story]).fetchone()[0])
+    assert {"anthropic", "claude-opus-4", "sam-bowman"} <= set(entities)
+    # The VentureBeat article (and its republished copy) mention "a former SpaceX and Apple designer".
+    assert "apple" not in entities
