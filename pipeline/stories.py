@@ -800,7 +800,11 @@ def _write_if_changed(db, row, now):
 
 
 def _refresh_related(db, centroids, vec_of, now, top=3, min_sim=0.5):
-    """Related stories: the closest other live stories by centroid."""
+    """Related stories: the closest other live stories by centroid.
+
+    Recomputed for the stories that changed and for those they may enter or leave: stories close
+    to a changed one, and stories whose list names a changed or merged-away story.
+    """
     from pipeline.embed import content_key
     if not centroids:
         return
@@ -812,11 +816,20 @@ def _refresh_related(db, centroids, vec_of, now, top=3, min_sim=0.5):
     ids = sorted(sums)
     if len(ids) < 2:
         return
+    row_of = {sid: j for j, sid in enumerate(ids)}
     mat = np.array([sums[s] for s in ids], dtype=np.float32)
     mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
-    for sid, cent in centroids.items():
-        sims = mat @ cent
-        related = [ids[j] for j in np.argsort(-sims) if ids[j] != sid and sims[j] >= min_sim][:top]
-        existing = db["stories"].get(sid)
-        if existing.get("related") != json.dumps(related):
+    changed = [sid for sid in centroids if sid in row_of]
+    todo = set(changed)
+    if changed:
+        close = (mat @ mat[[row_of[s] for s in changed]].T).max(axis=1) >= min_sim
+        todo |= {ids[j] for j in np.nonzero(close)[0]}
+    listed = {r["id"]: r["related"] for r in db.query("SELECT id, related FROM stories")}
+    for sid, rel in listed.items():
+        if sid in row_of and any(r in centroids or r not in row_of for r in json.loads(rel or "[]")):
+            todo.add(sid)
+    for sid in sorted(todo):
+        sims = mat @ mat[row_of[sid]]
+        related = [ids[j] for j in np.argsort(-sims, kind="stable") if ids[j] != sid and sims[j] >= min_sim][:top]
+        if listed.get(sid) != json.dumps(related) and sid in listed:
             db["stories"].update(sid, {"related": json.dumps(related), "updated": now})

@@ -253,3 +253,22 @@ def test_same_kind_of_event_in_another_year_opens_its_own_story():
     assert labels[0] == labels[1] == labels[2] != labels[3]
     same = cluster_stream(old + [dict(new, text=new["text"].replace("2011", "2008"))], vectors, config=cfg)["labels"]
     assert len(set(same)) == 1
+
+
+def test_an_older_story_lists_a_related_story_that_came_later(tmp_path):
+    """Related lists are two-way: a new story near an old one appears on the old one's page too."""
+    db = open_db(tmp_path / "r.db")
+    unit = lambda *v: np.array(v, dtype=np.float32) / np.linalg.norm(v)
+    vec_of = {"a": unit(1, 0, 0), "b": unit(0, 0, 1), "c": unit(0.9, 0.3, 0)}
+    for k, sid in enumerate(["s-a", "s-b"], 1):
+        db["documents"].insert({"id": k, "url": f"https://x.example/{k}", "kind": "article", "title": sid, "text": "",
+                                "content_hash": "ab"[k - 1], "story_id": sid})
+    stories.refresh_stories(db, ["s-a", "s-b"], vec_of)
+    assert json.loads(db["stories"].get("s-a")["related"]) == []
+    # A later run adds story c, close to a: only c changed, yet a's list now names it.
+    db["documents"].insert({"id": 3, "url": "https://x.example/3", "kind": "article", "title": "s-c", "text": "",
+                            "content_hash": "c", "story_id": "s-c"})
+    stories.refresh_stories(db, ["s-c"], vec_of)
+    assert json.loads(db["stories"].get("s-c")["related"]) == ["s-a"]
+    assert json.loads(db["stories"].get("s-a")["related"]) == ["s-c"]
+    assert json.loads(db["stories"].get("s-b")["related"]) == []
