@@ -21,6 +21,34 @@ from spiders.extract import extract_article, html_to_text, iso_utc, plain_title
 HARMLESS_BOZO = (feedparser.CharacterEncodingOverride,)
 
 
+def feed_entries(spider, response, limit=None):
+    """(feed metadata, iterator of (entry, absolute link, GUID) per usable entry, in feed order).
+
+    A broken feed, an entry without a link and a repeated GUID or link come out of the iterator
+    as (None, skip record, None): the caller yields the record and goes on.
+    """
+    entries, meta, problem = parse_feed(response.body, _header(response, "Content-Type"))
+    return meta, _usable_entries(spider, response, entries, problem, limit)
+
+
+def _usable_entries(spider, response, entries, problem, limit):
+    if problem:
+        yield None, spider.skip(response.url, problem + (f"; {len(entries)} entries recovered" if entries else ""),
+                                fatal=not entries), None
+    seen = set()
+    for entry in entries[:limit]:
+        link = response.urljoin(entry["link"]) if entry.get("link") else None
+        guid = entry.get("id") or link
+        if not link:
+            yield None, spider.skip(response.url, f"feed entry without a link "
+                                                  f"({plain_title(entry.get('title')) or guid or '?'})"), None
+        elif guid in seen or canonical_url(link) in seen:
+            yield None, spider.skip(link, f"duplicate GUID in feed: {guid}"), None
+        else:
+            seen.update({guid, canonical_url(link)})
+            yield entry, link, guid
+
+
 def parse_feed(body, content_type=""):
     """(entries as plain dicts, feed metadata, problem or None) from RSS, Atom or JSON Feed bytes."""
     head = body.lstrip()[:1]
@@ -106,23 +134,13 @@ class FeedSpider(SourceSpider):
         if problem:
             yield self.skip(response.url, problem, fatal=True)
             return
-        entries, meta, problem = parse_feed(response.body, _header(response, "Content-Type"))
-        if problem:
-            yield self.skip(response.url, problem + (f"; {len(entries)} entries recovered" if entries else ""),
-                            fatal=not entries)
-        seen = set()
         follow = self.source.get("follow", "auto")
         min_words = int(self.source.get("full_text_words", 150))
-        for entry in entries[: int(self.source.get("max_entries", 100))]:
-            link = response.urljoin(entry["link"]) if entry.get("link") else None
-            guid = entry.get("id") or link
-            if not link:
-                yield self.skip(response.url, f"feed entry without a link ({plain_title(entry.get('title')) or guid or '?'})")
+        meta, entries = feed_entries(self, response, limit=int(self.source.get("max_entries", 100)))
+        for entry, link, guid in entries:
+            if entry is None:
+                yield link  # a skip record
                 continue
-            if guid in seen or canonical_url(link) in seen:
-                yield self.skip(link, f"duplicate GUID in feed: {guid}")
-                continue
-            seen.update({guid, canonical_url(link)})
             body_text = html_to_text(entry["content"] or entry["summary"])
             fields = {
                 "title": plain_title(entry.get("title")), "author": plain_title(entry.get("author")),

@@ -11,9 +11,9 @@ import re
 
 import lxml.html
 
-from spiders.base import SourceSpider, guarded, _header
+from spiders.base import SourceSpider, guarded
 from spiders.extract import html_to_text, iso_utc, plain_title
-from spiders.feed import parse_feed
+from spiders.feed import feed_entries
 
 
 class RedditSpider(SourceSpider):
@@ -26,20 +26,11 @@ class RedditSpider(SourceSpider):
         if problem:
             yield self.skip(response.url, problem, fatal=True)
             return
-        entries, meta, problem = parse_feed(response.body, _header(response, "Content-Type"))
-        if problem:
-            yield self.skip(response.url, problem, fatal=not entries)
-        seen = set()
-        for entry in entries:
-            link = entry.get("link")
-            guid = entry.get("id") or link
-            if not link:
-                yield self.skip(response.url, "entry without a link")
+        meta, entries = feed_entries(self, response)
+        for entry, link, guid in entries:
+            if entry is None:
+                yield link  # a skip record
                 continue
-            if guid in seen:
-                yield self.skip(link, f"duplicate GUID in feed: {guid}")
-                continue
-            seen.add(guid)
             html = entry["content"] or entry["summary"]
             body = html_to_text(html)
             # Reddit appends "submitted by /u/x [link] [comments]" to every post.
