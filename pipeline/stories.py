@@ -764,9 +764,11 @@ def refresh_stories(db, story_ids, vec_of=None, now=None):
             return (d["kind"] == "social", not d["title"], d["duplicate_of"] is not None, -sim, d["id"])
         headline = (docs[min(range(len(docs)), key=rank)]["title"] or "").strip() or None
         times = [parse_time(d["published"]) for d in docs]
-        # Lead: the first report; on a tie the original beats its republished copy.
+        # Lead: the first report; on a tie the original beats its republished copy, and a
+        # document with text beats a title-only entry.
         lead = min(range(len(docs)), key=lambda k: (times[k] is None, times[k] or 0.0,
-                                                     docs[k]["duplicate_of"] is not None, docs[k]["id"]))
+                                                     docs[k]["duplicate_of"] is not None, is_thin(docs[k]),
+                                                     docs[k]["id"]))
         dated = [(t, d["published"]) for t, d in zip(times, docs) if t is not None]
         first = min(dated)[1] if dated else None
         last = max(dated)[1] if dated else None

@@ -181,3 +181,11 @@ def test_demo_claude_story_entities_are_what_the_coverage_is_about(demo):
     assert {"anthropic", "claude-opus-4", "sam-bowman"} <= set(entities)
     # The VentureBeat article (and its republished copy) mention "a former SpaceX and Apple designer".
     assert "apple" not in entities
+
+
+def test_demo_claude_story_lead_is_a_report_not_a_title_only_post(demo):
+    """The launch posts, the card and VentureBeat share one date: the lead must have text."""
+    story = claude_story(demo)
+    lead = demo.execute("select d.kind, d.text from stories s join documents d on d.id = s.lead_document_id "
+                        "where s.id = ?", [story]).fetchone()
+    assert lead[0] in ("article", "system_card") and len(lead[1]) > 500
