@@ -28,7 +28,6 @@ CONFIG = {
     "w_mx": 0.3,             # dense cosine to the closest member (max-link): mixed stories
                              # (lab post, article, podcast, posts) have no typical member
     "w_avg": 0.422,          # mean dense cosine to the members (average-link)
-    "w_lex": 0.0,            # tf-idf cosine to the story's pooled terms
     "w_lexavg": 0.422,       # mean tf-idf cosine to the members
     "w_key": 0.033,          # share of the document's names/numbers the story's members carry
     "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
@@ -44,7 +43,7 @@ CONFIG = {
 }
 
 # The weight (CONFIG key) of each feature in a document-story score.
-WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lex": "w_lex", "lexavg": "w_lexavg", "key": "w_key",
+WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lexavg": "w_lexavg", "key": "w_key",
            "short": "w_short", "time": "time_penalty", "social": "social_bonus", "year_clash": "w_year_clash"}
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
@@ -142,15 +141,14 @@ def is_thin(item):
 
 
 class _Story:
-    __slots__ = ("id", "members", "vsum", "terms", "keys", "first", "last", "touched", "closed", "n", "norm", "lsum", "slot",
+    __slots__ = ("id", "members", "vsum", "keys", "first", "last", "touched", "closed", "n", "lsum", "slot",
                  "reported", "years")
 
     def __init__(self, sid):
-        self.id, self.members, self.terms, self.keys = sid, [], Counter(), Counter()
+        self.id, self.members, self.keys = sid, [], Counter()
         self.vsum, self.first, self.last, self.touched, self.closed, self.n = None, None, None, 0, False, 0
         self.slot = None  # row in the centroid matrix while the story is live
         self.lsum = Counter()  # sum of members' unit tf-idf vectors: average-link lexical similarity
-        self.norm = (None, None)  # (cache key, lexical norm): norms are costly for big stories
         self.reported = False  # has a member that is not a social post
         self.years = Counter()  # members naming each year (publication year or in the text)
 
@@ -181,7 +179,7 @@ def _key_overlap(doc_keys, story_keys, idf, n=None):
     return shared / total if total else 0.0
 
 
-def cluster_stream(items, vectors, config=None, timings=None, probe=None):
+def cluster_stream(items, vectors, config=None, timings=None):
     """Assign items to stories in stream order (see _cluster_stream); the GC is paused meanwhile."""
     import gc
     # Hundreds of thousands of small dicts and no reference cycles: the cyclic GC would only
@@ -189,13 +187,13 @@ def cluster_stream(items, vectors, config=None, timings=None, probe=None):
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _cluster_stream(items, vectors, config, timings, probe)
+        return _cluster_stream(items, vectors, config, timings)
     finally:
         if enabled:
             gc.enable()
 
 
-def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
+def _cluster_stream(items, vectors, config=None, timings=None):
     """Assign items (dicts: id, title, text, published, ...) to stories in stream order.
 
     An item with "story" set is replayed into that story (state from an earlier run). An item
@@ -229,7 +227,7 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
             retire(next(iter(active.values())))
         story.slot = free.pop()
         owner[story.slot], live[story.slot] = story, True
-        cents[story.slot] = story.vsum / (np.linalg.norm(story.vsum) + 1e-9) if story.vsum is not None else 0
+        cents[story.slot] = _unit(story.vsum) if story.vsum is not None else 0
         active[story.id] = story
 
     def retire(story):
@@ -270,7 +268,6 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
             return
         story.reported = story.reported or doc_kind[i] != "social"
         story.vsum = vectors[i].copy() if story.vsum is None else story.vsum + vectors[i]
-        story.terms.update(doc_terms[i])
         story.lsum.update(doc_unit[i])
         story.keys.update(doc_keys[i])
         story.years.update(doc_years[i])
@@ -283,9 +280,8 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
         if story.id in active:
             active.move_to_end(story.id)
         if story.slot is not None:
-            cents[story.slot] = story.vsum / (np.linalg.norm(story.vsum) + 1e-9)
+            cents[story.slot] = _unit(story.vsum)
         story.n += 1
-        labels[i] = story.id
 
     def candidates(t):
         """Retire the stories that went quiet for longer than the window (oldest first)."""
@@ -310,30 +306,21 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
         pre = pre[live[pre]]
         if not len(pre):
             return pre, None, None
-        cap = cfg["member_cap"]
-        mems = []
-        for r in pre:
-            m = owner[r].members
-            mems.append(m if len(m) <= cap else m[:cap // 4] + m[-(cap - cap // 4):])
+        mems = [sampled(owner[r]) for r in pre]
         offsets = np.cumsum([0] + [len(m) for m in mems[:-1]])
         sims = vectors[np.concatenate(mems)] @ v
         return pre, c_all[pre], np.maximum.reduceat(sims, offsets)
 
-    def story_norm(s):
-        # IDF drifts slowly as the stream grows: recompute a story's norm when it or N moved.
-        key = (s.n, int(math.log(n_docs + 1) * 20))
-        if s.norm[0] != key:
-            s.norm = (key, math.sqrt(sum((w * idf(t)) ** 2 for t, w in s.terms.items())))
-        return s.norm[1]
+    def sampled(story):
+        """The members max-link looks at: the first and the latest, at most member_cap."""
+        m, cap = story.members, cfg["member_cap"]
+        return m if len(m) <= cap else m[:cap // 4] + m[-(cap - cap // 4):]
 
-    def features(i, s, c, mx, dw):
+    def features(i, s, c, mx):
         """Evidence that document i belongs to story s, each roughly in [0, 1]."""
         avg = float(vectors[i] @ s.vsum) / s.n
-        na = dw[None]
-        dot = sum(w * s.terms[t] * idf(t) for t, w in dw.items() if t is not None and t in s.terms)
         short = 1 / math.sqrt(len(doc_terms[i]) + 1)
         f = {"c": float(c), "mx": float(mx), "avg": avg,
-             "lex": dot / (na * story_norm(s)) if dot else 0.0,
              "lexavg": sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n,
              "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),
              # Short documents (headlines, posts) score lower against everything: lift them.
@@ -352,13 +339,12 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
                                     and any(c * 2 > s.n for c in s.years.values()))
         return f
 
-    def score(i, s, c, mx, dw):
-        f = features(i, s, c, mx, dw)
-        return sum(cfg[WEIGHTS[k]] * v for k, v in f.items()), f
+    def score(i, s, c, mx):
+        return sum(cfg[WEIGHTS[k]] * v for k, v in features(i, s, c, mx).items())
 
     def story_pair_score(a, b):
         """The joining score, story to story: centroids, average links, shared names."""
-        ca, cb = a.vsum / (np.linalg.norm(a.vsum) + 1e-9), b.vsum / (np.linalg.norm(b.vsum) + 1e-9)
+        ca, cb = _unit(a.vsum), _unit(b.vsum)
         avg = float(a.vsum @ b.vsum) / (a.n * b.n)
         small, big = (a, b) if len(a.lsum) <= len(b.lsum) else (b, a)
         lexavg = sum(w * big.lsum[t] for t, w in small.lsum.items() if t in big.lsum) / (a.n * b.n)
@@ -372,16 +358,9 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
 
     def rejoins(small, story):
         """Would a small story's members now join `story` as documents? (It has grown since they came.)"""
-        cap = cfg["member_cap"]
-        m = story.members if len(story.members) <= cap else story.members[:cap // 4] + story.members[-(cap - cap // 4):]
-        cent = story.vsum / (np.linalg.norm(story.vsum) + 1e-9)
-        for j in small.members:
-            dw = {t: w * idf(t) for t, w in doc_terms[j].items()}
-            dw[None] = math.sqrt(sum(w * w for w in dw.values())) or 1.0
-            mx = float(np.max(vectors[m] @ vectors[j]))
-            if score(j, story, float(cent @ vectors[j]), mx, dw)[0] < cfg["join"] + cfg["rejoin_margin"]:
-                return False
-        return True
+        m, cent = vectors[sampled(story)], _unit(story.vsum)
+        return all(score(j, story, float(cent @ vectors[j]), float(np.max(m @ vectors[j])))
+                   >= cfg["join"] + cfg["rejoin_margin"] for j in small.members)
 
     def merge(keep, gone):
         for m in gone.members:
@@ -446,14 +425,9 @@ def _cluster_stream(items, vectors, config=None, timings=None, probe=None):
                     if quoted is not None:
                         target = quoted
             if target is None and len(rows):
-                dw = {t: w * idf(t) for t, w in doc_terms[i].items()}
-                dw[None] = math.sqrt(sum(w * w for w in dw.values())) or 1.0
-                scored = [(*score(i, owner[rows[j]], c[j], mx[j], dw), j) for j in top]
-                best, _, j = max(scored, key=lambda x: (x[0], -x[2]))
-                if probe is not None:
-                    target = probe(i, [(owner[rows[j]], total, f) for total, f, j in scored])
-                elif best >= cfg["join"]:
-                    target = owner[rows[j]]
+                best, j = max(((score(i, owner[rows[j]], c[j], mx[j]), -j) for j in top))
+                if best >= cfg["join"]:
+                    target = owner[rows[-j]]
                 near = [owner[rows[k]] for k in top[:cfg["near"]]]
         if target is None:
             sid = story_id_for(it)
@@ -497,6 +471,10 @@ def _launch_story(i, cards, doc_time):
     """
     near = [j for j in cards if abs(doc_time[j] - doc_time[i]) <= 1.0]
     return min(near, key=lambda j: abs(doc_time[j] - doc_time[i])) if near else None
+
+
+def _unit(v):
+    return v / (np.linalg.norm(v) + 1e-9)
 
 
 _NONWORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -754,7 +732,7 @@ def refresh_stories(db, story_ids, vec_of=None, now=None):
         ok = [k for k, v in enumerate(vecs) if v is not None]
         cent = np.sum([vecs[k] for k in ok], axis=0) if ok else None
         if cent is not None:
-            cent = cent / (np.linalg.norm(cent) + 1e-9)
+            cent = _unit(cent)
             centroids[sid] = cent
         # Headline: the most representative title (closest to the centroid), from articles
         # before posts; duplicates add nothing.
