@@ -1,6 +1,6 @@
 """Story clustering bench: ours vs peer baselines on labelled JSONL sets; throughput; scale.
 
-python -m bench.stories [FILE.jsonl ...] [--json] [--model NAME] [--scale N]
+python -m bench.stories [FILE.jsonl ...] [--json] [--model NAME] [--stream-idf] [--scale N]
 """
 import argparse
 import hashlib
@@ -177,21 +177,21 @@ def embed_items(items, model_name=None):
     return vectors, seconds
 
 
-def run_ours(items, vectors):
+def run_ours(items, vectors, config=None):
     """The same path as `process`: gazetteer entities, then cluster_stream with the fixed CONFIG."""
     from pipeline.entities import extract_entities
     from pipeline.stories import cluster_stream
     t0 = time.perf_counter()
     items = [{**it, "entities": extract_entities(f"{it.get('title') or ''}\n{it.get('text') or ''}")} for it in items]
-    result = cluster_stream(items, vectors)
+    result = cluster_stream(items, vectors, config=config)
     return result["labels"], time.perf_counter() - t0
 
 
-def bench_set(path, model_name=None):
+def bench_set(path, model_name=None, config=None):
     items = load_set(path)
     gold = gold_labels(items)
     vectors, embed_s = embed_items(items, model_name)
-    pred, assign_s = run_ours(items, vectors)
+    pred, assign_s = run_ours(items, vectors, config)
     p, r, f = bcubed(pred, gold)
     return {
         "items": len(items),
@@ -280,6 +280,8 @@ def main(argv=None):
     ap.add_argument("files", nargs="*", help="JSONL sets of {id, story_id, title, text, url, source, published}")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--model", default=None, help="sentence-transformers model name or path")
+    ap.add_argument("--stream-idf", action="store_true",
+                    help="count IDF only from the documents already seen, not from the whole run")
     ap.add_argument("--scale", type=int, default=None, metavar="N", help="assign N synthetic documents and report per-document time")
     args = ap.parse_args(argv)
     if args.scale:
@@ -300,7 +302,8 @@ def main(argv=None):
     for f in files:
         if not f.exists():
             raise SystemExit(f"{f}: no such file")
-    result = {"sets": {f.stem: bench_set(f, args.model) for f in files}}
+    config = {"idf_batch": False} if args.stream_idf else None
+    result = {"sets": {f.stem: bench_set(f, args.model, config) for f in files}}
     if args.json:
         print(json.dumps(result))
     else:
