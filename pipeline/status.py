@@ -1,5 +1,4 @@
 """`incidentwire status`: what is in the DB and how the sources are doing."""
-import json
 import sqlite3
 
 import click
