@@ -188,7 +188,6 @@ def test_unknown_source_name_is_reported(site, tmp_path):
 
 
 def test_shipped_sources_toml_is_valid_and_public():
-
     from pipeline.config import load_config
     path = pathlib.Path(__file__).resolve().parent.parent / "sources.toml"
     cfg = load_config(path)
