@@ -207,7 +207,7 @@ def main(argv=None):
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--db", default=None, help="reuse or keep the bench DB at this path")
-    parser.add_argument("--shared", default=None, help="shared inputs folder (default: ../shared)")
+    parser.add_argument("--shared", default=None, help="shared inputs folder (default: $INCIDENTWIRE_SHARED, else tests/fixtures/shared)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from tests.catalog_fixture import find_shared

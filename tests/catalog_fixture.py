@@ -28,14 +28,9 @@ BOT_TITLE = "Anthropic\u2019s Claude 4 Opus Faces Backlash Over \u201cRatting\u2
 
 
 def find_shared(shared=None):
-    """Return the shared inputs folder: argument, $INCIDENTWIRE_SHARED, ../shared or /work/shared."""
-    import os
-    here = pathlib.Path(__file__).resolve().parent.parent
-    for candidate in (shared, os.environ.get("INCIDENTWIRE_SHARED"), here.parent / "shared",
-                      "/work/shared"):
-        if candidate and (pathlib.Path(candidate) / "seeds").is_dir():
-            return pathlib.Path(candidate)
-    raise FileNotFoundError("shared inputs not found: set INCIDENTWIRE_SHARED to the shared/ folder")
+    """The shared inputs folder: the argument, else the tests' own (see conftest.shared_dir)."""
+    from tests.conftest import shared_dir
+    return pathlib.Path(shared) if shared else shared_dir()
 
 
 def wordpress_text(path):

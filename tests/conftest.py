@@ -7,10 +7,15 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
+# The seeds and eval sets the tests read, copied from ../shared with their licences: a clean
+# clone tests the same inputs wherever it runs.
+SHARED_COPY = ROOT / "tests" / "fixtures" / "shared"
+
+
 def shared_dir():
-    """The read-only shared inputs: $INCIDENTWIRE_SHARED or ../shared beside the repo."""
+    """The shared inputs: $INCIDENTWIRE_SHARED, else the copy under tests/fixtures/shared."""
     env = os.environ.get("INCIDENTWIRE_SHARED")
-    return pathlib.Path(env) if env else ROOT.parent / "shared"
+    return pathlib.Path(env) if env else SHARED_COPY
 
 
 @pytest.fixture(scope="session")
