@@ -10,6 +10,7 @@ import http.server
 import mimetypes
 import pathlib
 import threading
+import time
 import urllib.parse
 
 mimetypes.add_type("application/rss+xml", ".rss")
@@ -47,6 +48,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with self.server.lock:
             stats["requests"] += 1
             stats["paths"].append(self.path)
+        if self.server.delay:
+            time.sleep(self.server.delay)  # counted on arrival, answered late: a crawl is mid-flight
         hook = self.server.hooks.get(urllib.parse.urlsplit(self.path).path)
         if hook:
             return hook(self)
@@ -99,6 +102,7 @@ class LoopbackServer:
         self.httpd.lock = threading.Lock()
         self.httpd.stats = {"requests": 0, "bodies": 0, "not_modified": 0, "paths": []}
         self.httpd.hooks = {}  # path -> fn(handler): tests inject faults here
+        self.httpd.delay = 0.0  # seconds before every answer (tests: a crawl that cannot finish early)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -117,6 +121,14 @@ class LoopbackServer:
     def hooks(self):
         """{path: fn(handler)}: a test answers that path itself (faults, slow or looping replies)."""
         return self.httpd.hooks
+
+    @property
+    def delay(self):
+        return self.httpd.delay
+
+    @delay.setter
+    def delay(self, seconds):
+        self.httpd.delay = seconds
 
     def start(self):
         self.thread.start()

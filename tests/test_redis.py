@@ -203,13 +203,21 @@ def test_killed_worker_loses_nothing(tmp_path, redis_url):
         worker = [sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')", "crawl",
                   "--worker", "--redis", redis_url, "--config", str(tmp_path / "sources.toml"),
                   "--db", str(tmp_path / "redis.db")] + [a for n in names for a in ("--source", n)]
-        doomed, survivor = (subprocess.Popen(worker, cwd=tmp_path, start_new_session=True,
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2))
+        # Answers come late while the doomed worker runs: requests are counted on arrival, so once
+        # a few have arrived it still has them outstanding and cannot have finished. It starts
+        # alone: a worker that finds the shared queue empty (a peer holds every request) ends.
+        start = lambda: subprocess.Popen(worker, cwd=tmp_path, start_new_session=True,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server.delay = 0.5
         seen = len(server.stats["paths"])
-        while len(server.stats["paths"]) < seen + 30 and doomed.poll() is None:
+        doomed = start()
+        while len(server.stats["paths"]) < seen + 8:
+            assert doomed.poll() is None, "the worker ended before it could be killed mid-crawl"
             time.sleep(0.02)
         os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its crawl process
         doomed.wait()
+        server.delay = 0.0
+        survivor = start()
         assert survivor.wait(timeout=300) == 0
         writer.join(timeout=300)
         assert any("given up" in e for e in result.get("errors", [])), result.get("errors")
