@@ -21,7 +21,8 @@ from pipeline.database import open_db
 from pipeline.digest import write_digest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SHARED = pathlib.Path(os.environ.get("INCIDENTWIRE_SHARED") or ROOT.parent / "shared")
+SHARED = pathlib.Path(os.environ.get("INCIDENTWIRE_SHARED") or (
+    ROOT.parent / "shared" if (ROOT.parent / "shared" / "eval").is_dir() else ROOT / "tests" / "fixtures" / "shared"))
 
 
 def iso_week(published):

@@ -17,9 +17,12 @@ CACHE = pathlib.Path(__file__).resolve().parent / ".cache"
 
 
 def shared_dir():
-    """../shared beside the repo, or $INCIDENTWIRE_SHARED."""
+    """$INCIDENTWIRE_SHARED, else ../shared beside the repo, else the tests' copy of its eval sets."""
     env = os.environ.get("INCIDENTWIRE_SHARED")
-    return pathlib.Path(env) if env else REPO.parent / "shared"
+    if env:
+        return pathlib.Path(env)
+    beside = REPO.parent / "shared"
+    return beside if (beside / "eval").is_dir() else REPO / "tests" / "fixtures" / "shared"
 
 
 def default_sets():
@@ -178,11 +181,13 @@ def embed_items(items, model_name=None):
 
 
 def run_ours(items, vectors, config=None):
-    """The same path as `process`: gazetteer entities, then cluster_stream with the fixed CONFIG."""
+    """The same path as `process`: what the store and spiders would know of each item (kind, copies,
+    links), gazetteer entities, then cluster_stream with the fixed CONFIG."""
     from pipeline.entities import extract_entities
-    from pipeline.stories import cluster_stream
+    from pipeline.stories import cluster_stream, items_from_records
     t0 = time.perf_counter()
-    items = [{**it, "entities": extract_entities(f"{it.get('title') or ''}\n{it.get('text') or ''}")} for it in items]
+    items = [{**it, "entities": extract_entities(f"{it.get('title') or ''}\n{it.get('text') or ''}")}
+             for it in items_from_records(items)]
     result = cluster_stream(items, vectors, config=config)
     return result["labels"], time.perf_counter() - t0
 

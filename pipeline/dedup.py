@@ -114,3 +114,30 @@ def find_near_duplicates(db, text, sh, exclude_id=None):
         if row and is_near_duplicate(text, row[0]):
             found.append(doc_id)
     return found
+
+
+def duplicate_originals(texts):
+    """For texts in arrival order: index of the earlier text each one copies (exactly or nearly), or None.
+
+    The same tests as the store applies to crawled documents, for documents that come as a list
+    (bench sets, imports). A copy of a copy points at the first original.
+    """
+    out, seen_hash, index = [None] * len(texts), {}, []
+    for i, text in enumerate(texts):
+        h = content_hash(text)
+        if not normalise_text(text):
+            continue
+        original = seen_hash.get(h)
+        sh = simhash(text)
+        if original is None and sh and len(words(text)) >= MIN_WORDS:
+            target = int(sh, 16)
+            near = sorted(((target ^ v).bit_count(), j) for j, v in index
+                          if (target ^ v).bit_count() <= SIMHASH_CANDIDATE_BITS)
+            original = next((j for _, j in near[:20] if is_near_duplicate(text, texts[j])), None)
+        if original is not None:
+            out[i] = out[original] if out[original] is not None else original
+        else:
+            seen_hash[h] = i
+        if sh:
+            index.append((i, int(sh, 16)))
+    return out

@@ -554,6 +554,64 @@ def _slug(url):
     return last if len(last) >= 24 and last.count("-") >= 3 else None
 
 
+def link_targets(rows):
+    """Per row, the index of the row whose story it follows, or None: the original of a duplicate,
+    the document a post shares or links to (by URL, or by the article slug a syndicated copy keeps),
+    the post it replies to (by GUID). Rows: dicts with id, url, canonical_url, guid, duplicate_of,
+    kind, text, extra.
+    """
+    pos = {r["id"]: k for k, r in enumerate(rows)}
+    by_url, by_guid = {}, {}
+    for r in rows:
+        for u in (r.get("url"), r.get("canonical_url")):
+            if u:
+                by_url.setdefault(u, r["id"])
+                if _slug(u):
+                    by_url.setdefault(_slug(u), r["id"])
+        if r.get("guid"):
+            by_guid.setdefault(str(r["guid"]), r["id"])
+    out = []
+    for r in rows:
+        if r.get("duplicate_of") in pos:
+            out.append(pos[r["duplicate_of"]])
+            continue
+        urls, ids = _links_of(r)
+        keys = [by_url.get(u, by_url.get(_slug(u))) for u in urls] + [by_guid.get(x) for x in ids]
+        out.append(next((pos[t] for t in keys if t in pos and t != r["id"]), None))
+    return out
+
+
+def items_from_records(records):
+    """Stream items from plain records {id, title, text, url, source, published[, kind, publisher]}
+    (bench sets, imports), knowing what `process` knows of crawled documents: the kind (from the
+    URL's host when not given), the publisher (the source), republished copies (near-duplicate
+    text; the earlier one is the original) and what a post links to.
+    """
+    from pipeline.dedup import duplicate_originals
+    from pipeline.urls import canonical_url, kind_of_url
+    order = stream_order(records)
+    originals = duplicate_originals([records[i].get("text") or "" for i in order])
+    duplicate_of = {order[k]: order[o] for k, o in enumerate(originals) if o is not None}
+    rows = []
+    for i, rec in enumerate(records):
+        url = rec.get("url") or ""
+        rows.append({"id": i, "url": url, "canonical_url": canonical_url(url) if url.startswith("http") else url,
+                     "guid": None, "duplicate_of": duplicate_of.get(i),
+                     "kind": rec.get("kind") or kind_of_url(url), "text": rec.get("text") or "",
+                     "extra": "{}"})
+    links = link_targets(rows)
+    items = []
+    for rec, row, link in zip(records, rows, links):
+        item = {**rec, "kind": row["kind"], "canonical_url": row["canonical_url"] or None,
+                "publisher": rec.get("publisher") or rec.get("source")}
+        item.pop("story", None)
+        item.pop("link", None)
+        if link is not None:
+            item["link"] = link
+        items.append(item)
+    return items
+
+
 def _load_rows(db):
     """New documents plus the assigned ones the stream needs as state (within the window)."""
     new = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NULL ORDER BY id"))
@@ -610,16 +668,7 @@ def assign_stories(db, model_name=None):
         return counts
     vec_of = load_vectors(db, model_name)
     ents = _doc_entities(db, [r["id"] for r in rows])
-    pos = {r["id"]: k for k, r in enumerate(rows)}
-    by_url, by_guid = {}, {}
-    for r in rows:
-        for u in (r["url"], r["canonical_url"]):
-            if u:
-                by_url.setdefault(u, r["id"])
-                if _slug(u):
-                    by_url.setdefault(_slug(u), r["id"])
-        if r["guid"]:
-            by_guid.setdefault(str(r["guid"]), r["id"])
+    links = link_targets(rows)
     redirects = {r["old_id"]: r["new_id"] for r in db["story_redirects"].rows}
 
     def current(sid):
@@ -631,7 +680,7 @@ def assign_stories(db, model_name=None):
 
     items, vectors = [], []
     dim = len(next(iter(vec_of.values()))) if vec_of else 384
-    for r in rows:
+    for k, r in enumerate(rows):
         # A post without a title borrows the title of the thread it belongs to (HN story_title).
         title = r["title"] or _extra(r).get("story_title") or ""
         item = {"id": r["id"], "title": title, "text": r["text"], "published": r["published"],
@@ -639,19 +688,8 @@ def assign_stories(db, model_name=None):
                 "entities": ents.get(r["id"], [])}
         if r["story_id"]:
             item["story"] = current(r["story_id"])
-        else:
-            link = None
-            if r["duplicate_of"] in pos:
-                link = pos[r["duplicate_of"]]
-            else:
-                urls, ids = _links_of(r)
-                keys = [by_url.get(u) or by_url.get(_slug(u)) for u in urls] + [by_guid.get(x) for x in ids]
-                for target in keys:
-                    if target in pos and target != r["id"]:
-                        link = pos[target]
-                        break
-            if link is not None:
-                item["link"] = link
+        elif links[k] is not None:
+            item["link"] = links[k]
         items.append(item)
         v = vec_of.get(content_key(r))
         vectors.append(v if v is not None else np.zeros(dim, dtype=np.float32))

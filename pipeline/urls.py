@@ -73,3 +73,22 @@ def site_of(url):
 def same_site(a, b):
     """True when two URLs belong to the same site (ignoring www./m. prefixes)."""
     return site_of(canonical_url(a)) == site_of(canonical_url(b))
+
+
+# Forums and social networks: what the social spiders store as kind "social".
+SOCIAL_HOSTS = {"news.ycombinator.com", "reddit.com", "lobste.rs", "bsky.app", "twitter.com", "x.com",
+                "threads.net", "mastodon.social", "mastodon.online", "hachyderm.io", "infosec.exchange",
+                "fosstodon.org", "masto.ai", "lemmy.world", "tildes.net"}
+_FEDIVERSE_POST = re.compile(r"^/@[\w.-]+(@[\w.-]+)?/\d+/?$")
+
+
+def kind_of_url(url):
+    """"social" for a forum thread or a post (by its host, or a Mastodon-style /@user/123 path), else "article".
+
+    For documents that come without a spider to say what they are (bench sets, imports).
+    """
+    parts = urllib.parse.urlsplit(url or "")
+    host = site_of(url)
+    if host in SOCIAL_HOSTS or any(host.endswith("." + h) for h in SOCIAL_HOSTS):
+        return "social"
+    return "social" if _FEDIVERSE_POST.match(parts.path or "") else "article"

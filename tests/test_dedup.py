@@ -90,3 +90,12 @@ def test_cross_site_canonical_marks_a_syndicated_copy(tmp_path):
     assert save_item(db, copy, relevance_min=0) == "inserted"  # its own row, not an overwrite of the original
     row = next(db.query("select * from documents where site = 'violethoward.com'"))
     assert json.loads(row["extra"])["original_url"] == VB_URL and row["duplicate_of"] == 1
+
+
+def test_a_list_of_texts_links_copies_to_the_first_original():
+    body = " ".join(f"Sentence {k} of the original report says something specific about the agent." for k in range(12))
+    texts = [body, "An unrelated note about the weather this week, nothing more to it.",
+             "Republished with permission. " + body, body.upper(), body + " Copyright the republisher.", ""]
+    assert dedup.duplicate_originals(texts) == [None, None, 0, 0, 0, None]
+    # Short texts are only ever exact copies; two different short posts stay apart.
+    assert dedup.duplicate_originals(["Wow.", "wow.", "Incredible."]) == [None, 0, None]

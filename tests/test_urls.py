@@ -29,3 +29,15 @@ def test_site_helpers():
     assert site_of("https://www.anthropic.com/news") == "anthropic.com"
     assert same_site("https://m.venturebeat.com/a", "https://venturebeat.com/b")
     assert not same_site("https://violethoward.com/new/x", "https://venturebeat.com/x")
+
+
+def test_forum_threads_and_posts_are_social_by_their_address():
+    from pipeline.urls import kind_of_url
+    social = ["https://news.ycombinator.com/item?id=44076564", "https://www.reddit.com/r/singularity/comments/1kt/x/",
+              "https://old.reddit.com/r/ClaudeAI/comments/1kt/", "https://lobste.rs/s/abc123/claude_4",
+              "https://bsky.app/profile/someone.bsky.social/post/3lpx", "https://x.com/sleepinyourhat/status/1925",
+              "https://mastodon.example/@alice/114556", "https://fedi.example/@bob@elsewhere.example/1"]
+    articles = ["https://venturebeat.com/ai/anthropic-faces-backlash/", "https://www.anthropic.com/news/claude-4",
+                "https://example.com/@media/style.css", "not a url", None]
+    assert [kind_of_url(u) for u in social] == ["social"] * len(social)
+    assert [kind_of_url(u) for u in articles] == ["article"] * len(articles)

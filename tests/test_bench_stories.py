@@ -1,0 +1,68 @@
+"""The story bench: its --json contract, and that it places documents the way `process` does."""
+import json
+
+from bench import stories as bench
+from tests.test_stories import FIXTURE, sample
+
+
+def write_set(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_json_output_has_the_documented_shape(tmp_path, capsys):
+    rows = sample() + [{"id": "r-1", "story_id": "roundup", "title": "This week in AI: three stories",
+                        "text": "", "url": "https://example.com/weekly", "source": "example.com", "published": None}]
+    path = write_set(tmp_path / "small-set.jsonl", rows)
+    assert bench.main([str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    result = out["sets"]["small-set"]
+    assert result["items"] == len(rows)
+    assert result["stories"] == 4  # three incidents, and the roundup scored as its own singleton
+    assert result["docs_per_s"] > 0
+    assert set(result["ours"]) == {"b3_p", "b3_r", "b3_f1", "pair_f1"}
+    assert all(0 <= v <= 1 for v in result["ours"].values())
+    assert set(result["baselines"]) == {"agglomerative_cosine", "tfidf_agglomerative", "community_detection",
+                                        "single_pass_centroid"}
+    for scores in result["baselines"].values():
+        assert 0 <= scores["b3_f1"] <= 1 and scores["threshold"] in bench.THRESHOLDS
+
+
+def test_a_bad_line_names_the_file_and_line(tmp_path, capsys):
+    path = tmp_path / "broken.jsonl"
+    path.write_text(FIXTURE.read_text().splitlines()[0] + "\n{not json\n")
+    try:
+        bench.main([str(path)])
+    except SystemExit as e:
+        assert str(e) == f"{path}:2: not a JSON line"
+    else:
+        raise AssertionError("a broken line must stop the bench")
+
+
+def test_forum_threads_and_republished_copies_follow_what_they_point_at():
+    """As in `process`: a thread that links an article joins its story whatever its words; a copy of
+    an article on another site joins the original's story."""
+    rows = sample()
+    article = rows[0]
+    thread = {"id": "hn-1", "story_id": article["story_id"], "title": "Ask HN: is anyone else seeing this?",
+              "text": f"Saw this earlier today: {article['url']} What do people here make of it?",
+              "url": "https://news.ycombinator.com/item?id=40000001", "source": "news.ycombinator.com",
+              "published": article.get("published")}
+    copy = {"id": "copy-1", "story_id": rows[1]["story_id"], "title": "Reprinted: the week's long read",
+            "text": "This article first appeared elsewhere. " + rows[1]["text"],
+            "url": "https://syndication.example.net/reprints/12345", "source": "syndication.example.net",
+            "published": None}
+    records = rows + [thread, copy]
+    from pipeline.stories import items_from_records
+    prepared = items_from_records(records)
+    assert (prepared[-2]["kind"], prepared[-2]["link"]) == ("social", 0)
+    assert (prepared[-1]["kind"], prepared[-1]["link"]) == ("article", 1)
+    assert "link" not in prepared[0] and prepared[0]["publisher"] == rows[0]["source"]
+    vectors, _ = bench.embed_items(records)
+    labels, _ = bench.run_ours(records, vectors)
+    assert labels[-2] == labels[0]
+    assert labels[-1] == labels[1]
+    # The thread's own words are far from the article's: without its link it would stand alone.
+    alone, _ = bench.run_ours(rows + [{**thread, "text": "What do people here make of it?"}],
+                              bench.embed_items(rows + [{**thread, "text": "What do people here make of it?"}])[0])
+    assert alone[-1] not in set(alone[:-1])
