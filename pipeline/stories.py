@@ -13,6 +13,8 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
+from pipeline.language import FUNCTION_WORDS, guess_language
+
 # One configuration for all data (tuned on ../shared/eval, fixed here).
 CONFIG = {
     "window_days": 365.0,    # a dated document meets stories seen within this window ...
@@ -40,14 +42,19 @@ CONFIG = {
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
     "rejoin_margin": 0.03,   # ... this much to spare, folds in (it came before the story grew)
     "merge": 0.6,            # two live stories scoring this much with each other merge
+    "w_xlang": 0.8,          # a document in another language than the story's: share of the names and
+                             # numbers the story keeps using that it names too (the model reads English,
+                             # the vocabularies differ, names carry over)
 }
 
 # The weight (CONFIG key) of each feature in a document-story score.
 WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lexavg": "w_lexavg", "key": "w_key",
-           "short": "w_short", "time": "time_penalty", "social": "social_bonus", "year_clash": "w_year_clash"}
+           "short": "w_short", "time": "time_penalty", "social": "social_bonus", "year_clash": "w_year_clash",
+           "xlang": "w_xlang"}
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*[a-z][\w'-]*|[A-Z]{2,}[\w-]*)\b")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]+")
 _NUM = re.compile(r"\b\d[\d,.:]*\d\b|\b\d{2,}\b")
 _ROUNDUP = re.compile(r"\b(round-?up|week in review|this week in|newsletter|weekly digest|news digest|"
                       r"links? for|what we'?re reading|daily brief(ing)?|top stories)\b", re.I)
@@ -61,23 +68,29 @@ def _stopwords():
 STOP = None
 
 
-def tokens(text):
-    """Lowercased word tokens without stop words."""
+def tokens(text, lang=None):
+    """Lowercased word tokens without stop words (and without the function words of `lang`)."""
     global STOP
     if STOP is None:
         STOP = _stopwords()
-    return [t for t in (w.lower() for w in _WORD.findall(text or "")) if len(t) > 1 and t not in STOP]
+    extra = FUNCTION_WORDS_OF.get(lang, ())
+    return [t for t in (w.lower() for w in _WORD.findall(text or "")) if len(t) > 1 and t not in STOP
+            and t not in extra]
 
 
-def lexical_terms(title, text, body_chars=3000):
+FUNCTION_WORDS_OF = {lang: set(words.split()) for lang, words in FUNCTION_WORDS.items() if lang != "en"}
+
+
+def lexical_terms(title, text, body_chars=3000, lang=None):
     """Sublinear term weights of title (counted twice: it names the event) and the text's start."""
-    counts = Counter(tokens(title) * 2 + tokens((text or "")[:body_chars]))
+    counts = Counter(tokens(title, lang) * 2 + tokens((text or "")[:body_chars], lang))
     return {t: 1.0 + math.log(c) for t, c in counts.items()}
 
 
 def key_terms(title, text, entities=(), body_chars=3000):
     """Names and numbers: capitalised words inside sentences, multi-digit numbers, gazetteer ids."""
-    blob = f"{title or ''}\n{(text or '')[:body_chars]}"
+    # Names written in Latin letters inside Japanese, Chinese or Korean text stand apart from it.
+    blob = _CJK.sub(" ", f"{title or ''}\n{(text or '')[:body_chars]}")
     keys = {m.lower() for m in _CAP.findall(blob)}
     keys |= {m.replace(",", "") for m in _NUM.findall(blob)}
     keys -= STOP or _stopwords()
@@ -142,7 +155,7 @@ def is_thin(item):
 
 class _Story:
     __slots__ = ("id", "members", "vsum", "keys", "first", "last", "touched", "closed", "n", "lsum", "slot",
-                 "reported", "years")
+                 "reported", "years", "langs")
 
     def __init__(self, sid):
         self.id, self.members, self.keys = sid, [], Counter()
@@ -151,6 +164,7 @@ class _Story:
         self.lsum = Counter()  # sum of members' unit tf-idf vectors: average-link lexical similarity
         self.reported = False  # has a member that is not a social post
         self.years = Counter()  # members naming each year (publication year or in the text)
+        self.langs = Counter()  # members in each (known) language
 
 
 def _cos_sparse(a, b, idf, norm_b=None):
@@ -251,6 +265,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
 
     doc_terms, doc_keys, doc_time, doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
     doc_years = [None] * n
+    doc_lang = [_language(it) for it in items]
     doc_kind = [it.get("kind") for it in items]
     doc_publisher = [(it.get("publisher") or "").strip().lower() for it in items]
     cards = {}  # publisher -> items of kind system_card placed so far (see _launch_story)
@@ -271,6 +286,8 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         story.lsum.update(doc_unit[i])
         story.keys.update(doc_keys[i])
         story.years.update(doc_years[i])
+        if doc_lang[i]:
+            story.langs[doc_lang[i]] += 1
         t = doc_time[i]
         if t is not None:
             story.first = t if story.first is None else min(story.first, t)
@@ -325,7 +342,12 @@ def _cluster_stream(items, vectors, config=None, timings=None):
              "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),
              # Short documents (headlines, posts) score lower against everything: lift them.
              "short": short, "time": 0.0, "social": 0.0,
-             "year_clash": 0.0}
+             "year_clash": 0.0, "xlang": 0.0}
+        if doc_lang[i] and s.langs and s.langs.most_common(1)[0][0] != doc_lang[i]:
+            # Another language: the model and the vocabulary see little in common, names and numbers
+            # still do. How much of what the story's members keep naming does this document name?
+            tot = sum(kidf(k) * c for k, c in s.keys.items())
+            f["xlang"] = sum(kidf(k) * c for k, c in s.keys.items() if k in doc_keys[i]) / tot if tot else 0.0
         t, gap = doc_time[i], None
         if t is not None and s.last is not None:
             gap = max(0.0, s.first - t, t - s.last)
@@ -375,7 +397,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
     for i in order:
         it = items[i]
         doc_time[i] = parse_time(it.get("published"))
-        doc_terms[i] = lexical_terms(it.get("title"), it.get("text"))
+        doc_terms[i] = lexical_terms(it.get("title"), it.get("text"), lang=doc_lang[i])
         doc_keys[i] = key_terms(it.get("title"), it.get("text"), it.get("entities") or ())
         doc_years[i] = _years(it, doc_time[i])
 
@@ -462,6 +484,12 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             "new": [s for s in opened if s not in redirects]}
 
 
+def _language(item):
+    """The document's language: as its source declared it ("en-US" is "en"), else as its words say."""
+    declared = str(item.get("lang") or "").split("-")[0].split("_")[0].strip().lower()
+    return declared or guess_language(f"{item.get('title') or ''}. {item.get('text') or ''}")
+
+
 def _launch_story(i, cards, doc_time):
     """The system card a title-only post belongs with: same publisher, within a day (or None).
 
@@ -507,7 +535,7 @@ def _quoted_in(items, i, stories, member_cap, cache):
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>)\]]+")
 DOC_COLUMNS = ("id, url, canonical_url, kind, publisher, site, source_id, title, text, published, "
-               "duplicate_of, story_id, content_hash, extra, guid")
+               "duplicate_of, story_id, content_hash, extra, guid, lang")
 
 
 def _now():
@@ -685,6 +713,7 @@ def assign_stories(db, model_name=None):
         title = r["title"] or _extra(r).get("story_title") or ""
         item = {"id": r["id"], "title": title, "text": r["text"], "published": r["published"],
                 "canonical_url": r["canonical_url"] or r["url"], "kind": r["kind"], "publisher": r["publisher"],
+                "lang": r["lang"],
                 "entities": ents.get(r["id"], [])}
         if r["story_id"]:
             item["story"] = current(r["story_id"])

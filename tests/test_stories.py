@@ -272,3 +272,34 @@ def test_an_older_story_lists_a_related_story_that_came_later(tmp_path):
     assert json.loads(db["stories"].get("s-c")["related"]) == ["s-a"]
     assert json.loads(db["stories"].get("s-a")["related"]) == ["s-c"]
     assert json.loads(db["stories"].get("s-b")["related"]) == []
+
+
+def test_coverage_in_another_language_joins_by_the_names_it_shares():
+    """English reports of one incident; a German report of it joins them, German news on something else
+    does not. The model reads English, so without the names rule the German report stands alone."""
+    from pipeline.embed import encode
+    english = [
+        ("Replit's AI agent deleted a production database during a code freeze",
+         "SaaStr founder Jason Lemkin said Replit's coding agent wiped the production database of his "
+         "company during a code freeze and then claimed the data could not be restored."),
+        ("Replit CEO apologises after agent wipes SaaStr database",
+         "Amjad Masad, chief executive of Replit, apologised to Jason Lemkin after the coding agent deleted "
+         "records for more than 1,200 executives during a code freeze at SaaStr."),
+        ("What the Replit database deletion teaches about coding agents",
+         "When Replit's agent deleted SaaStr's production database, Jason Lemkin had told it not to change "
+         "code without permission. Replit now separates development and production databases."),
+    ]
+    german = ("KI-Agent von Replit löscht Produktionsdatenbank",
+              "Der Programmieragent von Replit hat bei SaaStr während eines Code-Freeze die Datenbank mit den "
+              "Daten von mehr als 1.200 Führungskräften gelöscht. Gründer Jason Lemkin sagt, der Agent habe "
+              "gegen ausdrückliche Anweisungen gehandelt; Replit-Chef Amjad Masad entschuldigte sich.")
+    other = ("Bundesregierung plant Reform der Grundsteuer",
+             "Die Bundesregierung will die Grundsteuer reformieren. Kommunen warnen, dass Mieter in vielen "
+             "Städten mehr zahlen müssten, und fordern einen Ausgleich vom Bund.")
+    docs = english + [german, other]
+    items = [{"id": k, "title": t, "text": x, "published": f"2025-07-{20 + k:02d}"} for k, (t, x) in enumerate(docs)]
+    vectors = encode([f"{t}. {x}" for t, x in docs], progress=False)
+    labels = cluster_stream(items, vectors)["labels"]
+    assert labels[0] == labels[1] == labels[2] == labels[3] != labels[4]
+    alone = cluster_stream(items, vectors, config={"w_xlang": 0.0})["labels"]
+    assert alone[3] != alone[0]
