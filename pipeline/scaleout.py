@@ -10,6 +10,10 @@ store stays single-writer; more workers can join from other machines with
 
 Redis keys live under `incidentwire:<tag>:` where the tag names one crawl, so a fresh crawl
 fetches feeds again (the dupefilter is per crawl, not forever) and nothing leaks between crawls.
+
+A worker whose queue runs dry does not end while a peer still has requests out: their answers
+may list more pages. Each worker holds a lease on its spider's queue while it has requests in
+flight, renewed by a heartbeat; a killed worker's lease lapses after `redis_lease_seconds`.
 """
 import json
 import os
@@ -23,6 +27,7 @@ import uuid
 
 PREFIX = "incidentwire"
 CURRENT = f"{PREFIX}:current"  # the tag of the crawl in progress, for workers that join late
+LEASE_SECONDS = 5.0  # how long a worker that stopped renewing (killed) still counts as busy
 
 
 class ScaleoutError(Exception):
@@ -61,7 +66,7 @@ def items_key(tag):
     return f"{PREFIX}:{tag}:items"
 
 
-def worker_settings(url, tag):
+def worker_settings(url, tag, lease_seconds=None):
     """Scrapy settings that make a crawl one worker of the shared crawl `tag`."""
     return {
         "SCHEDULER": "pipeline.scaleout.SharedScheduler",
@@ -73,22 +78,65 @@ def worker_settings(url, tag):
         # Persist: a worker that runs dry must not flush the queue its peers still use.
         # The writer deletes the crawl's keys when every worker is done.
         "SCHEDULER_PERSIST": True,
+        # Never a blocking pop (it would stall the reactor): a dry worker waits on leases instead.
         "SCHEDULER_IDLE_BEFORE_CLOSE": 0,
+        "INCIDENTWIRE_LEASES_KEY": f"{PREFIX}:{tag}:%(spider)s:leases",
+        "INCIDENTWIRE_LEASE_SECONDS": float(lease_seconds or LEASE_SECONDS),
         "INCIDENTWIRE_ITEMS_KEY": items_key(tag),
         "ITEM_PIPELINES": {"pipeline.scaleout.RedisItemQueue": 100},
     }
 
 
+# Lua, so that taking a request and leasing it are one step: a peer never sees the queue empty
+# while a popped request is in nobody's lease. Deadlines are in Redis's clock (ms), not a worker's.
+RENEW_LEASE = ("local t = redis.call('TIME') "
+               "redis.call('HSET', KEYS[2], ARGV[1], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[2]))")
+POP_AND_LEASE = f"local data = redis.call('RPOP', KEYS[1]) if data then {RENEW_LEASE} end return data"
+
+
 def _shared_scheduler():
+    from scrapy import signals
+    from scrapy.exceptions import DontCloseSpider
     from scrapy_redis.scheduler import Scheduler
+    from twisted.internet import task
 
     class SharedScheduler(Scheduler):
-        """scrapy-redis's scheduler, deduplicating entry requests too.
+        """scrapy-redis's scheduler, deduplicating entry requests too, and ending with the crawl.
 
         Entry requests are `dont_filter` (a conditional GET must never be filtered within one
         crawl), but with several workers each one would fetch every entry URL. The shared
         dupefilter lets exactly one worker enqueue it; only retries keep bypassing the filter.
+
+        A worker leases its spider's queue from popping a request until it is idle again. An
+        idle worker closes only when the queue is empty and no peer holds a live lease: a peer's
+        answers may still list pages (FifoQueue only: the pop is RPOP).
         """
+
+        @classmethod
+        def from_crawler(cls, crawler):
+            instance = super().from_crawler(crawler)
+            instance.crawler = crawler
+            instance.lease_ms = int(crawler.settings.getfloat("INCIDENTWIRE_LEASE_SECONDS", LEASE_SECONDS) * 1000)
+            instance.leases_key_template = crawler.settings["INCIDENTWIRE_LEASES_KEY"]
+            crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
+            return instance
+
+        def open(self, spider):
+            super().open(spider)
+            self.leases_key = self.leases_key_template % {"spider": spider.name}
+            self.worker = f"{os.uname().nodename}:{os.getpid()}"
+            self.leased = False
+            self.pop_script = self.server.register_script(POP_AND_LEASE)
+            self.renew_script = self.server.register_script(RENEW_LEASE)
+            # A fifth of the lease: a renewal may be late a few times before peers give up on us.
+            self.heartbeat = task.LoopingCall(self.beat)
+            self.heartbeat.start(self.lease_ms / 5000, now=False)
+
+        def close(self, reason):
+            if self.heartbeat.running:
+                self.heartbeat.stop()
+            self.server.hdel(self.leases_key, self.worker)  # closed early (stopped): not busy either
+            super().close(reason)
 
         def enqueue_request(self, request):
             retry = request.meta.get("retry_times")
@@ -101,10 +149,41 @@ def _shared_scheduler():
             return True
 
         def next_request(self):
-            request = self.queue.pop(self.idle_before_close)
-            if request and self.stats:
+            data = self.pop_script(keys=[self.queue.key, self.leases_key], args=[self.worker, self.lease_ms])
+            if not data:
+                return None
+            self.leased = True
+            if self.stats:
                 self.stats.inc_value("scheduler/dequeued/redis")
-            return request
+            return self.queue._decode_request(data)  # as scrapy-redis's own pop does
+
+        def beat(self):
+            """Renew the lease while requests are out; while idle, let the engine look again soon
+            (its own heartbeat is 5 s): a peer may have pushed pages, or finished."""
+            if self.leased:
+                self.renew_script(keys=[self.queue.key, self.leases_key], args=[self.worker, self.lease_ms])
+            else:
+                slot = getattr(self.crawler.engine, "_slot", None)  # Scrapy internals; else 5 s
+                if slot is not None:
+                    slot.nextcall.schedule()
+
+        def spider_idle(self, spider):
+            """Scrapy found nothing in flight here and the queue empty: give the lease back, and
+            stay if the crawl as a whole is still busy."""
+            self.leased = False
+            if self.crawl_busy():
+                raise DontCloseSpider
+
+        def crawl_busy(self):
+            """Requests queued or held by a live lease; one transaction, so never between the two."""
+            pipe = self.server.pipeline()
+            pipe.hdel(self.leases_key, self.worker)
+            pipe.time()
+            pipe.llen(self.queue.key)
+            pipe.hvals(self.leases_key)
+            _, (seconds, micros), queued, deadlines = pipe.execute()
+            now = seconds * 1000 + micros // 1000
+            return queued > 0 or any(int(float(d)) > now for d in deadlines)
 
     return SharedScheduler
 
@@ -227,7 +306,9 @@ def run_worker(db_path, config, url, tag=None, only=None, worker_id=None, settin
             if pathlib.Path(db_path).is_file():
                 backup_database(db_path, snapshot)
             db = open_db(snapshot)
-            counts = crawl_sources(db, config, only=only, settings_overrides={**(settings_overrides or {}), **worker_settings(url, tag)})
+            lease = config["settings"].get("redis_lease_seconds")
+            counts = crawl_sources(db, config, only=only, settings_overrides={**(settings_overrides or {}),
+                                                                              **worker_settings(url, tag, lease)})
             report = {row["name"]: {k: row[k] for k in HEALTH}
                       for row in db.query("select * from sources")}
             db.close()

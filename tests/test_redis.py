@@ -63,6 +63,30 @@ def stored(db_path):
     return urls, skips
 
 
+def start_writer(tmp_path, config, redis_url, names, remote_wait):
+    """The writer of a crawl with remote workers only, in a thread (its DB connection is its own);
+    returns once the crawl's tag is published. The thread fills `result` when the crawl ends."""
+    import threading
+
+    import redis
+
+    from pipeline.scaleout import CURRENT, crawl_with_redis
+
+    client, result = redis.Redis.from_url(redis_url), {}
+
+    def write():
+        wdb = open_db(tmp_path / "redis.db")
+        result.update(crawl_with_redis(wdb, config, redis_url, workers=0, only=names, remote_wait=remote_wait))
+        wdb.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not client.get(CURRENT):
+        assert writer.is_alive()
+        time.sleep(0.05)
+    return writer, result
+
+
 def test_two_workers_fetch_each_page_once_and_store_each_document_once(tmp_path, redis_url):
     from pipeline.crawl import crawl_sources
     from pipeline.scaleout import crawl_with_redis
@@ -168,10 +192,9 @@ def test_killed_worker_loses_nothing(tmp_path, redis_url):
     import os
     import signal
     import sys
-    import threading
 
     from pipeline.crawl import crawl_sources
-    from pipeline.scaleout import CURRENT, crawl_with_redis
+    from pipeline.scaleout import crawl_with_redis
     import redis
 
     names = ["anthropic-news", "incident-ledger", "glitch-gazette", "failure-modes-daily", "automation-desk"]
@@ -188,24 +211,13 @@ def test_killed_worker_loses_nothing(tmp_path, redis_url):
                 lines += [f"{k} = {json.dumps(v)}" for k, v in src.items() if isinstance(v, (str, bool, int, float))]
         (tmp_path / "sources.toml").write_text("\n".join(lines) + "\n")
 
-        result = {}
-
-        def write():  # the writer's connection belongs to its own thread
-            wdb = open_db(tmp_path / "redis.db")
-            result.update(crawl_with_redis(wdb, config, redis_url, workers=0, only=names, remote_wait=15))
-            wdb.close()
-
-        writer = threading.Thread(target=write)
-        writer.start()
-        while not client.get(CURRENT):
-            assert writer.is_alive()
-            time.sleep(0.05)
+        writer, result = start_writer(tmp_path, config, redis_url, names, remote_wait=15)
         worker = [sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')", "crawl",
                   "--worker", "--redis", redis_url, "--config", str(tmp_path / "sources.toml"),
                   "--db", str(tmp_path / "redis.db")] + [a for n in names for a in ("--source", n)]
         # Answers come late while the doomed worker runs: requests are counted on arrival, so once
-        # a few have arrived it still has them outstanding and cannot have finished. It starts
-        # alone: a worker that finds the shared queue empty (a peer holds every request) ends.
+        # a few have arrived it still has them outstanding and cannot have finished. The survivor
+        # starts after the kill and ends once the dead worker's lease lapses (redis_lease_seconds).
         start = lambda: subprocess.Popen(worker, cwd=tmp_path, start_new_session=True,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server.delay = 0.5
@@ -229,4 +241,63 @@ def test_killed_worker_loses_nothing(tmp_path, redis_url):
     local_urls, _ = stored(tmp_path / "local.db")
     assert again.get("errors") is None, again.get("errors")
     assert urls == sorted(local_urls)
+    assert list(client.scan_iter(match="incidentwire:*")) == []
+
+
+def test_worker_that_finds_the_queue_empty_waits_for_its_peers_requests(tmp_path, redis_url):
+    """A worker that joins while the shared queue is empty but a peer still has a request out
+    stays: the answer lists more pages, and it fetches a share of them. Every page once."""
+    import json
+    import threading
+
+    from pipeline.scaleout import CURRENT, worker_command
+    import redis
+
+    names = ["anthropic-news"]  # one feed that links 14 pages
+    feed = SITE / "labs" / "anthropic-news" / "feed.xml"
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(handler):  # the first worker's only request: answered once the second has started
+        arrived.set()
+        release.wait(60)
+        body = feed.read_bytes()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    client = redis.Redis.from_url(redis_url)
+    with LoopbackServer(SITE) as server:
+        config = load_config(ROOT / "demo" / "sources.toml", base_url=server.url)
+        config["settings"]["redis_lease_seconds"] = 2
+        server.hooks["/labs/anthropic-news/feed.xml"] = held
+        server.delay = 0.2  # pages answer slowly: both workers are still at it when the feed lands
+        writer, result = start_writer(tmp_path, config, redis_url, names, remote_wait=60)
+        job = tmp_path / "worker.json"
+        # Two requests at a time per worker: the first cannot take every page before the second looks.
+        job.write_text(json.dumps({"db_path": str(tmp_path / "redis.db"), "config": config, "url": redis_url,
+                                   "tag": client.get(CURRENT).decode(), "only": names,
+                                   "settings_overrides": {**FAST, "CONCURRENT_REQUESTS": 2}}))
+        start = lambda worker_id: subprocess.Popen(worker_command(job, worker_id), stdout=subprocess.DEVNULL)
+        first = start("first")
+        assert arrived.wait(120), "the first worker never asked for the feed"
+        second = start("second")  # the queue is empty now: the first worker holds the feed
+        try:  # a second worker that ends while the feed is held has quit for good
+            second.wait(timeout=8)
+        except subprocess.TimeoutExpired:
+            pass
+        release.set()
+        assert first.wait(timeout=120) == 0 and second.wait(timeout=120) == 0
+        writer.join(timeout=120)
+        pages = page_counts(server)
+    assert result.get("errors") is None, result.get("errors")
+    fetched = {w["worker"]: w["fetched"] for w in result["per_worker"]}
+    print("pages fetched per worker:", fetched)
+    assert fetched["second"] > 0, fetched
+    assert fetched["first"] + fetched["second"] == sum(pages.values()) == 15
+    assert all(n == 1 for n in pages.values()), pages
+    urls, _ = stored(tmp_path / "redis.db")
+    assert len(urls) == len(set(urls)) == result["inserted"]
+    assert result["inserted"] + result["offtopic"] == 14  # one document per page, none twice
     assert list(client.scan_iter(match="incidentwire:*")) == []
