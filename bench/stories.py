@@ -40,8 +40,11 @@ def load_set(path):
                 row = json.loads(line)
             except json.JSONDecodeError:
                 raise SystemExit(f"{path}:{n}: not a JSON line")
-            if "story_id" not in row:
+            if not isinstance(row, dict) or "story_id" not in row:
                 raise SystemExit(f"{path}:{n}: item has no story_id")
+            for key in ("title", "text", "url", "source", "published", "lang", "kind"):
+                if row.get(key) is not None and not isinstance(row[key], str):
+                    raise SystemExit(f"{path}:{n}: {key} is not a string")
             row.setdefault("id", f"{path}:{n}")
             items.append(row)
     return items

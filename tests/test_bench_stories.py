@@ -1,6 +1,8 @@
 """The story bench: its --json contract, and that it places documents the way `process` does."""
 import json
 
+import pytest
+
 from bench import stories as bench
 from tests.test_stories import FIXTURE, sample
 
@@ -28,15 +30,15 @@ def test_json_output_has_the_documented_shape(tmp_path, capsys):
         assert 0 <= scores["b3_f1"] <= 1 and scores["threshold"] in bench.THRESHOLDS
 
 
-def test_a_bad_line_names_the_file_and_line(tmp_path, capsys):
-    path = tmp_path / "broken.jsonl"
-    path.write_text(FIXTURE.read_text().splitlines()[0] + "\n{not json\n")
-    try:
-        bench.main([str(path)])
-    except SystemExit as e:
-        assert str(e) == f"{path}:2: not a JSON line"
-    else:
-        raise AssertionError("a broken line must stop the bench")
+def test_a_bad_line_names_the_file_and_line(tmp_path):
+    first = FIXTURE.read_text().splitlines()[0]
+    for bad, message in [("{not json", "not a JSON line"), ("[1, 2]", "item has no story_id"),
+                         ('{"story_id": "s", "text": 42}', "text is not a string")]:
+        path = tmp_path / "broken.jsonl"
+        path.write_text(f"{first}\n{bad}\n")
+        with pytest.raises(SystemExit) as stop:
+            bench.main([str(path)])
+        assert str(stop.value) == f"{path}:2: {message}"
 
 
 def test_forum_threads_and_republished_copies_follow_what_they_point_at():
