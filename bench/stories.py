@@ -31,7 +31,7 @@ def default_sets():
 
 def load_set(path):
     """Items of a JSONL set; a line that is not JSON or lacks an id is a one-line error."""
-    items = []
+    items, coerced = [], 0
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -43,10 +43,16 @@ def load_set(path):
             if not isinstance(row, dict) or "story_id" not in row:
                 raise SystemExit(f"{path}:{n}: item has no story_id")
             for key in ("title", "text", "url", "source", "published", "lang", "kind"):
-                if row.get(key) is not None and not isinstance(row[key], str):
+                value = row.get(key)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    row[key] = str(value)  # a number where text belongs: read as its digits
+                    coerced += 1
+                elif value is not None and not isinstance(value, str):
                     raise SystemExit(f"{path}:{n}: {key} is not a string")
             row.setdefault("id", f"{path}:{n}")
             items.append(row)
+    if coerced:
+        print(f"{path}: {coerced} numeric field(s) read as text", file=sys.stderr)
     return items
 
 

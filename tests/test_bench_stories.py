@@ -33,7 +33,7 @@ def test_json_output_has_the_documented_shape(tmp_path, capsys):
 def test_a_bad_line_names_the_file_and_line(tmp_path):
     first = FIXTURE.read_text().splitlines()[0]
     for bad, message in [("{not json", "not a JSON line"), ("[1, 2]", "item has no story_id"),
-                         ('{"story_id": "s", "text": 42}', "text is not a string")]:
+                         ('{"story_id": "s", "text": ["a"]}', "text is not a string")]:
         path = tmp_path / "broken.jsonl"
         path.write_text(f"{first}\n{bad}\n")
         with pytest.raises(SystemExit) as stop:
@@ -68,3 +68,9 @@ def test_forum_threads_and_republished_copies_follow_what_they_point_at():
     alone, _ = bench.run_ours(rows + [{**thread, "text": "What do people here make of it?"}],
                               bench.embed_items(rows + [{**thread, "text": "What do people here make of it?"}])[0])
     assert alone[-1] not in set(alone[:-1])
+
+
+def test_numbers_where_text_belongs_are_read_as_text(tmp_path, capsys):
+    path = write_set(tmp_path / "numbers.jsonl", [{"id": 7, "story_id": "s", "title": 2025, "text": 84.0}])
+    assert bench.load_set(path)[0]["title"] == "2025" and bench.load_set(path)[0]["text"] == "84.0"
+    assert "2 numeric field(s) read as text" in capsys.readouterr().err
