@@ -122,22 +122,25 @@ def duplicate_originals(texts):
     The same tests as the store applies to crawled documents, for documents that come as a list
     (bench sets, imports). A copy of a copy points at the first original.
     """
-    out, seen_hash, index = [None] * len(texts), {}, []
+    out, seen_hash = [None] * len(texts), {}
+    hashes = np.zeros(len(texts), dtype=np.uint64)  # SimHashes of the texts so far (a vector: one XOR for all)
+    owners = []
     for i, text in enumerate(texts):
         h = content_hash(text)
         if not normalise_text(text):
             continue
         original = seen_hash.get(h)
         sh = simhash(text)
-        if original is None and sh and len(words(text)) >= MIN_WORDS:
-            target = int(sh, 16)
-            near = sorted(((target ^ v).bit_count(), j) for j, v in index
-                          if (target ^ v).bit_count() <= SIMHASH_CANDIDATE_BITS)
-            original = next((j for _, j in near[:20] if is_near_duplicate(text, texts[j])), None)
+        if original is None and sh and len(words(text)) >= MIN_WORDS and owners:
+            bits = np.bitwise_count(hashes[:len(owners)] ^ np.uint64(int(sh, 16)))
+            near = np.nonzero(bits <= SIMHASH_CANDIDATE_BITS)[0]
+            near = near[np.argsort(bits[near], kind="stable")][:20]
+            original = next((owners[k] for k in near if is_near_duplicate(text, texts[owners[k]])), None)
         if original is not None:
             out[i] = out[original] if out[original] is not None else original
         else:
             seen_hash[h] = i
         if sh:
-            index.append((i, int(sh, 16)))
+            hashes[len(owners)] = int(sh, 16)
+            owners.append(i)
     return out
