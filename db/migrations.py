@@ -136,3 +136,24 @@ def m107_runs_owner(db):
     db["runs"].add_column("host", str)
     db["runs"].add_column("pid", int)
     db["runs"].add_column("pid_started", str)
+
+
+@migration
+def m108_story_centroids(db):
+    """Each live story's embedding sum per model: related stories are found without reading every document.
+
+    Written by `refresh_stories`; a story whose documents change (added, removed, moved, new text)
+    loses its rows here through the triggers, and is read again from its documents.
+    """
+    db["story_centroids"].create({"story_id": str, "model": str, "n": int, "vector": bytes},
+                                 pk=("story_id", "model"))
+    db.execute("CREATE TRIGGER story_centroids_doc_insert AFTER INSERT ON documents "
+               "WHEN new.story_id IS NOT NULL BEGIN "
+               "DELETE FROM story_centroids WHERE story_id = new.story_id; END")
+    db.execute("CREATE TRIGGER story_centroids_doc_delete AFTER DELETE ON documents "
+               "WHEN old.story_id IS NOT NULL BEGIN "
+               "DELETE FROM story_centroids WHERE story_id = old.story_id; END")
+    db.execute("CREATE TRIGGER story_centroids_doc_update AFTER UPDATE OF story_id, content_hash, title, text "
+               "ON documents WHEN old.story_id IS NOT new.story_id OR old.content_hash IS NOT new.content_hash "
+               "OR old.title IS NOT new.title OR old.text IS NOT new.text BEGIN "
+               "DELETE FROM story_centroids WHERE story_id IN (old.story_id, new.story_id); END")

@@ -7,6 +7,7 @@ results back. The bench runs the same function.
 import datetime
 import hashlib
 import json
+import logging
 import math
 import re
 from collections import Counter, OrderedDict
@@ -14,6 +15,8 @@ from collections import Counter, OrderedDict
 import numpy as np
 
 from pipeline.language import FUNCTION_WORDS, guess_language
+
+log = logging.getLogger(__name__)
 
 # One configuration for all data (tuned on ../shared/eval, fixed here).
 CONFIG = {
@@ -685,7 +688,7 @@ def _doc_entities(db, ids):
 
 def assign_stories(db, model_name=None):
     """Assign documents without a story, merge near-duplicate stories, refresh story fields."""
-    from pipeline.embed import content_key, embed_documents, load_vectors
+    from pipeline.embed import content_key, embed_documents, load_vectors, resolve_model
     from pipeline.entities import index_entities
 
     embed_documents(db, model_name)
@@ -745,7 +748,7 @@ def assign_stories(db, model_name=None):
             counts["merged"] += 1
             touched.add(final)
         counts["new_stories"] = len([s for s in result["new"] if s in set(labels)])
-        refresh_stories(db, touched, vec_of, now)
+        refresh_stories(db, touched, vec_of, now, model=resolve_model(model_name)[0])
     return counts
 
 
@@ -781,19 +784,31 @@ def _story_entities(db, sid, headline):
     return sorted(keep, key=lambda e: (-count[e], e))[:15]
 
 
-def refresh_stories(db, story_ids, vec_of=None, now=None):
-    """Recompute headline, lead, dates, counts, entities, categories, heat, related; write changes only."""
-    from pipeline.embed import content_key, load_vectors
+def refresh_stories(db, story_ids, vec_of=None, now=None, model=None):
+    """Recompute headline, lead, dates, counts, entities, categories, heat, related; write changes only.
+
+    `model` is the key `vec_of` was loaded under (see `embed.resolve_model`): each story's embedding
+    sum is kept per model in `story_centroids`, so related stories need no scan of every document.
+    Without it (ad-hoc vectors passed in) nothing is kept and every centroid is read from documents.
+    """
+    from pipeline.embed import content_key, load_vectors, resolve_model
     from pipeline.entities import categorise
     if not story_ids:
         return 0
-    vec_of = vec_of if vec_of is not None else load_vectors(db)
+    if vec_of is None:
+        vec_of = load_vectors(db, model)
+        model = resolve_model(model)[0]
+    elif model is not None:
+        model = resolve_model(model)[0]
+    keep = model is not None and "story_centroids" in db.table_names()
     now = now or _now()
     changed = 0
     centroids = {}
     for sid in sorted(story_ids):
         docs = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id = ? ORDER BY id", [sid]))
         if not docs:
+            if keep:  # merged away or emptied: no longer a live story
+                db.execute("DELETE FROM story_centroids WHERE story_id = ?", [sid])
             continue
         vecs = [vec_of.get(content_key(d)) for d in docs]
         ok = [k for k, v in enumerate(vecs) if v is not None]
@@ -801,6 +816,8 @@ def refresh_stories(db, story_ids, vec_of=None, now=None):
         if cent is not None:
             cent = _unit(cent)
             centroids[sid] = cent
+        if keep:
+            _store_centroid(db, sid, model, docs, vecs)
         # Headline: the most representative title (closest to the centroid), from articles
         # before posts; duplicates add nothing.
         def rank(k):
@@ -834,8 +851,85 @@ def refresh_stories(db, story_ids, vec_of=None, now=None):
             "categories": json.dumps(categories), "entities": json.dumps(entities), "merged_into": None,
         }
         changed += _write_if_changed(db, row, now)
-    _refresh_related(db, centroids, vec_of, now)
+    _refresh_related(db, centroids, vec_of, now, model=model if keep else None)
     return changed
+
+
+def _embedding_sum(vecs):
+    """The sum of a story's vectors in document order (float32, added one by one), or None."""
+    total = None
+    for v in vecs:
+        if v is not None:
+            total = v if total is None else total + v
+    return total
+
+
+def _store_centroid(db, sid, model, docs, vecs):
+    """Keep a story's embedding sum for this model and return it (None when not kept).
+
+    Kept only when every document has a content hash and a vector (one that arrives later cannot
+    leave a stale sum behind), and only if the story still holds exactly these documents when the
+    row is written: a writer that changed them since they were read leaves no row (its trigger
+    already ran), and the story is read again from its documents next time.
+    """
+    total = _embedding_sum(vecs)
+    if total is None or any(v is None for v in vecs) or not all(d["content_hash"] for d in docs):
+        db.execute("DELETE FROM story_centroids WHERE story_id = ? AND model = ?", [sid, model])
+        return None
+    keys = [f"{d['id']}:{d['content_hash']}" for d in docs]
+    db.execute("INSERT OR REPLACE INTO story_centroids (story_id, model, n, vector) SELECT ?, ?, ?, ? "
+               "WHERE (SELECT count(*) = ? AND total((id || ':' || content_hash) IN (SELECT value FROM json_each(?))) = ? "
+               "FROM documents WHERE story_id = ?)",
+               [sid, model, len(docs), np.asarray(total, dtype=np.float32).tobytes(),
+                len(keys), json.dumps(keys), len(keys), sid])
+    return total
+
+
+def _sums_from_documents(db, story_ids, vec_of, model=None):
+    """{story_id: embedding sum} read from the stories' documents; kept for `model` when given."""
+    from pipeline.embed import content_key
+    sums, ids = {}, sorted(story_ids)
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        docs = {}
+        for d in db.query(f"SELECT story_id, id, content_hash, title, text FROM documents WHERE story_id IN "
+                          f"({','.join('?' * len(chunk))}) ORDER BY id", chunk):
+            docs.setdefault(d["story_id"], []).append(d)
+        for sid, ds in docs.items():
+            vs = [vec_of.get(content_key(d)) for d in ds]
+            total = _store_centroid(db, sid, model, ds, vs) if model is not None else None
+            total = total if total is not None else _embedding_sum(vs)
+            if total is not None:
+                sums[sid] = total
+    return sums
+
+
+def _story_sums(db, vec_of, model):
+    """{story_id: embedding sum} for every live story (one with documents) that has a vector.
+
+    Read from `story_centroids` for this model; stories missing there (a database from before it,
+    a new model, documents changed since: triggers drop those rows) are read from their documents
+    once and kept. Without a model every story is read from its documents, as before the table.
+    """
+    live = [r[0] for r in db.execute("SELECT DISTINCT story_id FROM documents WHERE story_id IS NOT NULL")]
+    if model is None:
+        return _sums_from_documents(db, live, vec_of)
+    live_set, sums = set(live), {}
+    stale = []
+    for sid, n, blob in db.execute("SELECT story_id, n, vector FROM story_centroids WHERE model = ?", [model]):
+        if sid in live_set:
+            sums[sid] = np.frombuffer(blob, dtype=np.float32)
+        else:
+            stale.append(sid)
+    if stale:
+        db.executemany("DELETE FROM story_centroids WHERE story_id = ?", [[s] for s in stale])
+    missing = [sid for sid in live if sid not in sums]
+    if missing:
+        filled = _sums_from_documents(db, missing, vec_of, model)
+        log.info("story centroids (%s): read %d stories from their documents (%d kept)",
+                 model, len(missing), len(filled))
+        sums.update(filled)
+    return sums
 
 
 def _write_if_changed(db, row, now):
@@ -846,20 +940,16 @@ def _write_if_changed(db, row, now):
     return 1
 
 
-def _refresh_related(db, centroids, vec_of, now, top=3, min_sim=0.5):
+def _refresh_related(db, centroids, vec_of, now, top=3, min_sim=0.5, model=None):
     """Related stories: the closest other live stories by centroid.
 
     Recomputed for the stories that changed and for those they may enter or leave: stories close
-    to a changed one, and stories whose list names a changed or merged-away story.
+    to a changed one, and stories whose list names a changed or merged-away story. Centroids come
+    from `story_centroids` for `model` (see `_story_sums`), not from every document.
     """
-    from pipeline.embed import content_key
     if not centroids:
         return
-    sums = {}
-    for d in db.query("SELECT story_id, content_hash, title, text FROM documents WHERE story_id IS NOT NULL"):
-        v = vec_of.get(content_key(d))
-        if v is not None:
-            sums[d["story_id"]] = sums.get(d["story_id"], 0) + v
+    sums = _story_sums(db, vec_of, model)
     ids = sorted(sums)
     if len(ids) < 2:
         return

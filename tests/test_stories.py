@@ -303,3 +303,97 @@ def test_coverage_in_another_language_joins_by_the_names_it_shares():
     assert labels[0] == labels[1] == labels[2] == labels[3] != labels[4]
     alone = cluster_stream(items, vectors, config={"w_xlang": 0.0})["labels"]
     assert alone[3] != alone[0]
+
+
+def test_related_stories_read_only_the_changed_stories_documents(tmp_path, monkeypatch):
+    """A run keeps each story's embedding sum (story_centroids), so related lists need no scan of every
+    document: only the documents of the stories that changed are read. The lists are those of
+    centroids summed from all documents, and a database without kept sums fills them once."""
+    import re
+    from pipeline.embed import DEFAULT_MODEL
+    db = open_db(tmp_path / "c.db")
+    rng = np.random.default_rng(7)
+    topics = rng.normal(size=(4, 32))
+    unit = lambda v: (v / np.linalg.norm(v)).astype(np.float32)
+    doc_id = 0
+
+    def add(story, base, n, title):
+        nonlocal doc_id
+        for _ in range(n):
+            doc_id += 1
+            db["documents"].insert({"id": doc_id, "url": f"https://x.example/{doc_id}", "kind": "article",
+                                    "title": f"{title} {doc_id}", "text": f"Report {doc_id} on {title}.",
+                                    "content_hash": f"h{doc_id}", "story_id": story})
+            db["embeddings"].insert({"content_hash": f"h{doc_id}", "model": DEFAULT_MODEL, "dim": 32,
+                                     "vector": unit(base + 0.3 * rng.normal(size=32)).tobytes()})
+
+    # Twelve stories of three documents on four topics: a story's neighbours share its topic.
+    bases = {}
+    for s in range(12):
+        bases[f"s-{s:02d}"] = topics[s % 4] + 0.6 * rng.normal(size=32)
+        add(f"s-{s:02d}", bases[f"s-{s:02d}"], 3, f"Topic {s % 4} story {s}")
+    stories.refresh_stories(db, list(bases))
+
+    def expected():
+        """Related lists as computed before the table: every story's documents summed, id order."""
+        from pipeline.embed import content_key, load_vectors
+        vec_of, sums = load_vectors(db), {}
+        for d in db.query("SELECT story_id, content_hash, title, text FROM documents "
+                          "WHERE story_id IS NOT NULL ORDER BY id"):
+            sums[d["story_id"]] = sums.get(d["story_id"], 0) + vec_of[content_key(d)]
+        ids = sorted(sums)
+        mat = np.array([sums[s] for s in ids], dtype=np.float32)
+        mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
+        out = {}
+        for j, sid in enumerate(ids):
+            sims = mat @ mat[j]
+            out[sid] = [ids[i] for i in np.argsort(-sims, kind="stable") if i != j and sims[i] >= 0.5][:3]
+        return out, sums
+
+    def related():
+        return {r["id"]: json.loads(r["related"] or "[]") for r in db.query(
+            "SELECT id, related FROM stories WHERE merged_into IS NULL AND n_documents > 0")}
+
+    first, _ = expected()
+    assert related() == first and any(first.values())
+    # A later run: new documents close to story 0 and to story 7, assigned by assign_stories.
+    db["documents"].insert_all([{"id": doc_id + k, "url": f"https://x.example/{doc_id + k}", "kind": "article",
+                                 "title": f"Topic {s % 4} story {s} {doc_id + k}",
+                                 "text": f"Report {doc_id + k} on topic {s % 4} story {s}.",
+                                 "content_hash": f"h{doc_id + k}"} for k, s in ((1, 0), (2, 0), (3, 7))])
+    for k, s in ((1, 0), (2, 0), (3, 7)):
+        db["embeddings"].insert({"content_hash": f"h{doc_id + k}", "model": DEFAULT_MODEL, "dim": 32,
+                                 "vector": unit(bases[f"s-{s:02d}"] + 0.3 * rng.normal(size=32)).tobytes()})
+    before = story_map(db)
+    statements = []
+    refresh = stories.refresh_stories
+
+    def traced(db_, *args, **kwargs):
+        db_.conn.set_trace_callback(statements.append)
+        try:
+            return refresh(db_, *args, **kwargs)
+        finally:
+            db_.conn.set_trace_callback(None)
+
+    monkeypatch.setattr(stories, "refresh_stories", traced)
+    assert assign_stories(db)["assigned"] == 3
+    after = story_map(db)
+    members = lambda m, sid: {d for d, s in m.items() if s == sid}
+    changed = {s for s in set(before.values()) | set(after.values()) if s and members(before, s) != members(after, s)}
+    assert changed and len(changed) < 12
+    # Every statement that reads document text names the stories it reads, and only changed ones.
+    reads = [q for q in statements if re.search(r"\bdocuments\b", q) and re.search(r"\btext\b", q)]
+    assert reads
+    for q in reads:
+        named = set(re.findall(r"'(s-[0-9a-f-]+|[0-9a-f]{16,})'", q))
+        assert re.search(r"story_id (=|IN)", q) and named and named <= changed, q
+    now, sums = expected()
+    assert related() == now and now != first
+    kept = {r["story_id"]: r for r in db.query("SELECT * FROM story_centroids")}
+    assert set(kept) == set(sums) and {r["model"] for r in kept.values()} == {DEFAULT_MODEL}
+    assert all(np.array_equal(np.frombuffer(kept[s]["vector"], dtype=np.float32), sums[s]) for s in sums)
+    # A database from before the table: the sums are filled once from the documents, lists unchanged.
+    db.execute("DELETE FROM story_centroids")
+    db.conn.commit()
+    refresh(db, [sorted(changed)[0]])
+    assert db["story_centroids"].count == len(sums) and related() == now
