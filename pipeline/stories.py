@@ -349,8 +349,8 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         if doc_lang[i] and s.langs and s.langs.most_common(1)[0][0] != doc_lang[i]:
             # Another language: the model and the vocabulary see little in common, names and numbers
             # still do. How much of what the story's members keep naming does this document name?
-            tot = sum(kidf(k) * c for k, c in s.keys.items())
-            f["xlang"] = sum(kidf(k) * c for k, c in s.keys.items() if k in doc_keys[i]) / tot if tot else 0.0
+            tot = sum(kidf(k) * m for k, m in s.keys.items())
+            f["xlang"] = sum(kidf(k) * m for k, m in s.keys.items() if k in doc_keys[i]) / tot if tot else 0.0
         t, gap = doc_time[i], None
         if t is not None and s.last is not None:
             gap = max(0.0, s.first - t, t - s.last)
@@ -787,20 +787,19 @@ def _story_entities(db, sid, headline):
 def refresh_stories(db, story_ids, vec_of=None, now=None, model=None):
     """Recompute headline, lead, dates, counts, entities, categories, heat, related; write changes only.
 
-    `model` is the key `vec_of` was loaded under (see `embed.resolve_model`): each story's embedding
-    sum is kept per model in `story_centroids`, so related stories need no scan of every document.
-    Without it (ad-hoc vectors passed in) nothing is kept and every centroid is read from documents.
+    `model` names the model `vec_of` was loaded with: each story's embedding sum is kept per model
+    in `story_centroids`, so related stories need no scan of every document. Without it (ad-hoc
+    vectors passed in) nothing is kept and every centroid is read from documents. `process` calls
+    this inside its write transaction, so no other writer changes the documents meanwhile.
     """
     from pipeline.embed import content_key, load_vectors, resolve_model
     from pipeline.entities import categorise
     if not story_ids:
         return 0
+    keep = model is not None or vec_of is None
     if vec_of is None:
         vec_of = load_vectors(db, model)
-        model = resolve_model(model)[0]
-    elif model is not None:
-        model = resolve_model(model)[0]
-    keep = model is not None and "story_centroids" in db.table_names()
+    model = resolve_model(model)[0] if keep else None
     now = now or _now()
     changed = 0
     centroids = {}
@@ -811,13 +810,12 @@ def refresh_stories(db, story_ids, vec_of=None, now=None, model=None):
                 db.execute("DELETE FROM story_centroids WHERE story_id = ?", [sid])
             continue
         vecs = [vec_of.get(content_key(d)) for d in docs]
-        ok = [k for k, v in enumerate(vecs) if v is not None]
-        cent = np.sum([vecs[k] for k in ok], axis=0) if ok else None
+        total = _embedding_sum(vecs)
+        cent = _unit(total) if total is not None else None
         if cent is not None:
-            cent = _unit(cent)
             centroids[sid] = cent
         if keep:
-            _store_centroid(db, sid, model, docs, vecs)
+            _store_centroid(db, sid, model, vecs, total)
         # Headline: the most representative title (closest to the centroid), from articles
         # before posts; duplicates add nothing.
         def rank(k):
@@ -864,25 +862,15 @@ def _embedding_sum(vecs):
     return total
 
 
-def _store_centroid(db, sid, model, docs, vecs):
-    """Keep a story's embedding sum for this model and return it (None when not kept).
-
-    Kept only when every document has a content hash and a vector (one that arrives later cannot
-    leave a stale sum behind), and only if the story still holds exactly these documents when the
-    row is written: a writer that changed them since they were read leaves no row (its trigger
-    already ran), and the story is read again from its documents next time.
-    """
-    total = _embedding_sum(vecs)
-    if total is None or any(v is None for v in vecs) or not all(d["content_hash"] for d in docs):
+def _store_centroid(db, sid, model, vecs, total):
+    """Keep a story's embedding sum for this model, only when every member has a vector: a
+    document whose vector is missing (its text changed since the vectors were loaded) would leave
+    a stale sum behind. The story is then read from its documents next time."""
+    if total is None or any(v is None for v in vecs):
         db.execute("DELETE FROM story_centroids WHERE story_id = ? AND model = ?", [sid, model])
-        return None
-    keys = [f"{d['id']}:{d['content_hash']}" for d in docs]
-    db.execute("INSERT OR REPLACE INTO story_centroids (story_id, model, n, vector) SELECT ?, ?, ?, ? "
-               "WHERE (SELECT count(*) = ? AND total((id || ':' || content_hash) IN (SELECT value FROM json_each(?))) = ? "
-               "FROM documents WHERE story_id = ?)",
-               [sid, model, len(docs), np.asarray(total, dtype=np.float32).tobytes(),
-                len(keys), json.dumps(keys), len(keys), sid])
-    return total
+    else:
+        db.execute("INSERT OR REPLACE INTO story_centroids (story_id, model, n, vector) VALUES (?, ?, ?, ?)",
+                   [sid, model, len(vecs), np.asarray(total, dtype=np.float32).tobytes()])
 
 
 def _sums_from_documents(db, story_ids, vec_of, model=None):
@@ -897,8 +885,9 @@ def _sums_from_documents(db, story_ids, vec_of, model=None):
             docs.setdefault(d["story_id"], []).append(d)
         for sid, ds in docs.items():
             vs = [vec_of.get(content_key(d)) for d in ds]
-            total = _store_centroid(db, sid, model, ds, vs) if model is not None else None
-            total = total if total is not None else _embedding_sum(vs)
+            total = _embedding_sum(vs)
+            if model is not None:
+                _store_centroid(db, sid, model, vs, total)
             if total is not None:
                 sums[sid] = total
     return sums
@@ -916,7 +905,7 @@ def _story_sums(db, vec_of, model):
         return _sums_from_documents(db, live, vec_of)
     live_set, sums = set(live), {}
     stale = []
-    for sid, n, blob in db.execute("SELECT story_id, n, vector FROM story_centroids WHERE model = ?", [model]):
+    for sid, blob in db.execute("SELECT story_id, vector FROM story_centroids WHERE model = ?", [model]):
         if sid in live_set:
             sums[sid] = np.frombuffer(blob, dtype=np.float32)
         else:
