@@ -24,10 +24,10 @@ FUNCTION_WORDS = {
     "nl": "de het een van en is dat op te voor met niet zijn die er aan ook als bij naar werd door "
           "maar wordt heeft hij ze we om nog dan tot uit wel over",
 }
-_SETS = {lang: set(words.split()) for lang, words in FUNCTION_WORDS.items()}
+WORDS_OF = {lang: set(words.split()) for lang, words in FUNCTION_WORDS.items()}
 # A word several languages share ("la", "de") is weaker evidence for each of them.
 _WEIGHT = {}
-for _words in _SETS.values():
+for _words in WORDS_OF.values():
     for _w in _words:
         _WEIGHT[_w] = _WEIGHT.get(_w, 0) + 1
 _SCRIPTS = [("ja", re.compile(r"[\u3040-\u30ff]")), ("ko", re.compile(r"[\uac00-\ud7af]")),
@@ -48,13 +48,8 @@ def guess_language(text, sample_chars=2000):
     words = [w.lower() for w in _WORD.findall(sample)]
     if not words:
         return None
-    score = {lang: sum(1 / _WEIGHT[w] for w in words if w in ws) for lang, ws in _SETS.items()}
+    score = {lang: sum(1 / _WEIGHT[w] for w in words if w in ws) for lang, ws in WORDS_OF.items()}
     best = max(score, key=score.get)
     if score[best] < MIN_EVIDENCE or sorted(score.values())[-2] * 1.5 > score[best]:
         return None
     return best
-
-
-def foreign_function_words():
-    """Function words of the languages other than English (English has its own stop list)."""
-    return set().union(*(ws for lang, ws in _SETS.items() if lang != "en"))

@@ -14,7 +14,7 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
-from pipeline.language import FUNCTION_WORDS, guess_language
+from pipeline.language import WORDS_OF, guess_language
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,9 @@ def tokens(text, lang=None):
     global STOP
     if STOP is None:
         STOP = _stopwords()
-    extra = FUNCTION_WORDS_OF.get(lang, ())
+    extra = WORDS_OF.get(lang, ()) if lang != "en" else ()  # English's are in STOP
     return [t for t in (w.lower() for w in _WORD.findall(text or "")) if len(t) > 1 and t not in STOP
             and t not in extra]
-
-
-FUNCTION_WORDS_OF = {lang: set(words.split()) for lang, words in FUNCTION_WORDS.items() if lang != "en"}
 
 
 def lexical_terms(title, text, body_chars=3000, lang=None):
