@@ -397,3 +397,58 @@ def test_related_stories_read_only_the_changed_stories_documents(tmp_path, monke
     db.conn.commit()
     refresh(db, [sorted(changed)[0]])
     assert db["story_centroids"].count == len(sums) and related() == now
+
+
+def _event_vectors(n_a, n_b, n_other, dim=64):
+    """Unit vectors: a topic axis shared by events A and B, an axis per event, and a private axis per
+    document. A's reports are 0.94 alike, A and B 0.64, X (a look-alike of A) 0.80 from A's reports."""
+    basis, k = np.eye(dim, dtype=np.float32), [3]
+
+    def own():
+        k[0] += 1
+        return basis[k[0]]
+    a = [0.8 * basis[0] + 0.55 * basis[1] + 0.24 * own() for _ in range(n_a)]
+    b = [0.8 * basis[0] + 0.55 * basis[2] + 0.24 * own() for _ in range(n_b)]
+    x = 0.8 * basis[0] + 0.3 * basis[1] + 0.52 * own()
+    other = [own() for _ in range(n_other)]
+    vecs = np.array(b + other + a + [x], dtype=np.float32)
+    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def test_neighbour_density_is_high_in_a_crowded_topic_and_uses_only_the_past_when_asked():
+    crowded = _event_vectors(2, 20, 0)
+    scattered = _event_vectors(2, 0, 20)
+    order = list(range(len(crowded)))
+    x = len(crowded) - 1
+    dense = stories.neighbour_density(crowded, order, k=20)
+    sparse = stories.neighbour_density(scattered, order, k=20)
+    assert dense[x] > 0.6 > 0.1 > sparse[x]
+    # Strictly streaming: the first document has no past at all, so it sits in the prior; later
+    # documents do not change what earlier ones saw.
+    past = stories.neighbour_density(crowded, order, k=20, prior=0.6, past_only=True)
+    assert past[0] == pytest.approx(0.6)
+    assert stories.neighbour_density(crowded[:5], order[:5], k=20, past_only=True) == pytest.approx(past[:5])
+    # A store too small to have k neighbours does not pass off its unrelated documents as the
+    # neighbourhood: the missing ones count as the prior.
+    u, a1, a2 = _event_vectors(2, 0, 1)[:3]  # an unrelated document, then A's two reports
+    tiny = stories.neighbour_density(np.array([u, a1, a2]), [0, 1, 2], k=20, prior=0.6)
+    assert tiny[1] == pytest.approx((float(a1 @ a2) + float(a1 @ u) + 18 * 0.6) / 20)
+    assert tiny[0] == pytest.approx((float(u @ a1) + float(u @ a2) + 18 * 0.6) / 20)
+
+
+def test_a_look_alike_in_a_crowded_topic_needs_more_evidence_to_join():
+    """X reads 0.80 like A's two reports. Among unrelated news that is plenty; in a topic crowded
+    with another look-alike event it is what any report on the topic scores, so X opens its own story."""
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_avg": 1.0, "w_hub": 0.5, "join": 0.6, "merge": 0.99, "time_penalty": 0.0,
+                "social_bonus": 0.0})
+
+    def run(vectors):
+        items = [{"id": k, "url": f"https://n{k}.example/", "title": f"report {k}", "text": ""}
+                 for k in range(len(vectors))]
+        return cluster_stream(items, vectors, config=cfg)["labels"]
+    sparse = run(_event_vectors(2, 0, 20))
+    assert sparse[-1] == sparse[-2] == sparse[-3]
+    crowded = run(_event_vectors(2, 20, 0))
+    assert crowded[-2] == crowded[-3] != crowded[-1]
+    assert crowded[-1] not in crowded[:20]
