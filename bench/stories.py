@@ -1,6 +1,6 @@
 """Story clustering bench: ours vs peer baselines on labelled JSONL sets; throughput; scale.
 
-python -m bench.stories [FILE.jsonl ...] [--json] [--model NAME] [--stream-stats] [--scale N]
+python -m bench.stories [FILE.jsonl ...] [--json] [--model NAME] [--stream-idf] [--scale N]
 """
 import argparse
 import hashlib
@@ -294,9 +294,8 @@ def main(argv=None):
     ap.add_argument("files", nargs="*", help="JSONL sets of {id, story_id, title, text, url, source, published}")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--model", default=None, help="sentence-transformers model name or path")
-    ap.add_argument("--stream-stats", "--stream-idf", dest="stream_stats", action="store_true",
-                    help="IDF and neighbourhood density only from the documents already seen, not from "
-                         "every document of the run")
+    ap.add_argument("--stream-idf", action="store_true",
+                    help="count IDF only from the documents already seen, not from the whole run")
     ap.add_argument("--scale", type=int, default=None, metavar="N", help="assign N synthetic documents and report per-document time")
     args = ap.parse_args(argv)
     if args.scale:
@@ -317,7 +316,7 @@ def main(argv=None):
     for f in files:
         if not f.exists():
             raise SystemExit(f"{f}: no such file")
-    config = {"idf_batch": False} if args.stream_stats else None
+    config = {"idf_batch": False} if args.stream_idf else None
     result = {"sets": {f.stem: bench_set(f, args.model, config) for f in files}}
     if args.json:
         print(json.dumps(result))

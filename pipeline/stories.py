@@ -26,34 +26,26 @@ CONFIG = {
     "time_penalty": 0.05,    # ... by at most this much (dates are often missing or rough)
     "topk": 12,              # candidate stories (by dense similarity) scored in full
     "member_cap": 64,        # max-link looks at this many members of a story (first + latest)
-    "idf_batch": True,       # IDF and neighbourhood density from every document known at run time
-                             # (corpus statistics, no labels); False: only from the documents before
+    "idf_batch": True,       # IDF from every document known at run time (no labels involved)
     "key_avg": True,         # names count by the share of a story's members that carry them
-    # Score of a document against a story: one pair similarity averaged over the story's members
-    # (average link), so a story scores against another story the same way (see story_pair_score).
-    "w_avg": 1.0,            # dense cosine (sentence embeddings)
-    "w_lexavg": 1.0,         # tf-idf cosine: names, numbers and words the model blurs together
-    "w_short": 1.0,          # + geometric mean of 1/sqrt(distinct terms + 1): headlines and posts
-                             # score lower against everything, so short pairs are lifted
-    "w_hub": 0.5,            # - mean neighbourhood density of the pair (neighbour_density): in a
-                             # crowded topic (one lab, several incidents) high similarity proves less
-    "hub_k": 20,             # ... density: mean cosine of a document's k nearest neighbours
-    "hub_span": 4096,        # ... among this many documents nearest to it in publication order
-    "hub_prior": 0.6,        # ... where fewer than k are known, the missing ones count as this
-    "w_c": 0.0,              # off by default: cosine to the story centroid ...
-    "w_mx": 0.0,             # ... to the closest member (max-link) ...
-    "w_key": 0.0,            # ... share of the document's names/numbers the members carry
+    # Score of a document against a story (weights on similarities in [0, 1]):
+    "w_c": 0.222,            # dense cosine to the story centroid
+    "w_mx": 0.3,             # dense cosine to the closest member (max-link): mixed stories
+                             # (lab post, article, podcast, posts) have no typical member
+    "w_avg": 0.422,          # mean dense cosine to the members (average-link)
+    "w_lexavg": 0.422,       # mean tf-idf cosine to the members
+    "w_key": 0.033,          # share of the document's names/numbers the story's members carry
+    "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
     "social_bonus": 0.1,     # posts (kind "social") within social_days of a story's coverage ...
     "social_days": 2.0,      # ... get this lift: they react to it in few words
     "w_year_clash": -0.1,    # the members agree on a year the document never names: same kind
                              # of event, another time (dates missing or far apart)
-    "join": 0.56,            # join the best story at or above this score, else open a new one
+    "join": 0.68,            # join the best story at or above this score, else open a new one
     "near": 8,               # after a join, the story is checked against this many neighbours:
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
     "rejoin_margin": 0.03,   # ... this much to spare, folds in (it came before the story grew)
-    "merge": 0.50,           # ... a fragment (at most `fragment` documents) scoring this much with
-    "fragment": 3,           # ... it merges; two larger stories merge only at the join score
-    "w_xlang": 1.2,          # a document in another language than the story's: share of the names and
+    "merge": 0.6,            # two live stories scoring this much with each other merge
+    "w_xlang": 0.8,          # a document in another language than the story's: share of the names and
                              # numbers the story keeps using that it names too (the model reads English,
                              # the vocabularies differ, names carry over)
 }
@@ -61,7 +53,7 @@ CONFIG = {
 # The weight (CONFIG key) of each feature in a document-story score.
 WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lexavg": "w_lexavg", "key": "w_key",
            "short": "w_short", "time": "time_penalty", "social": "social_bonus", "year_clash": "w_year_clash",
-           "xlang": "w_xlang", "hub": "w_hub"}
+           "xlang": "w_xlang"}
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*[a-z][\w'-]*|[A-Z]{2,}[\w-]*)\b")
@@ -163,7 +155,7 @@ def is_thin(item):
 
 class _Story:
     __slots__ = ("id", "members", "vsum", "keys", "first", "last", "touched", "closed", "n", "lsum", "slot",
-                 "reported", "years", "langs", "hsum", "ssum")
+                 "reported", "years", "langs")
 
     def __init__(self, sid):
         self.id, self.members, self.keys = sid, [], Counter()
@@ -173,8 +165,6 @@ class _Story:
         self.reported = False  # has a member that is not a social post
         self.years = Counter()  # members naming each year (publication year or in the text)
         self.langs = Counter()  # members in each (known) language
-        self.hsum = 0.0  # sum of members' neighbourhood densities
-        self.ssum = 0.0  # sum of members' (distinct terms + 1) ** -0.25: the short-text lift
 
 
 def _cos_sparse(a, b, idf, norm_b=None):
@@ -185,35 +175,6 @@ def _cos_sparse(a, b, idf, norm_b=None):
     na = math.sqrt(sum((w * idf(t)) ** 2 for t, w in a.items()))
     nb = norm_b if norm_b is not None else math.sqrt(sum((w * idf(t)) ** 2 for t, w in b.items()))
     return dot / (na * nb) if na and nb else 0.0
-
-
-def neighbour_density(vectors, order, k=20, span=4096, prior=0.6, past_only=False, block=256):
-    """Per document, the mean cosine of its k nearest neighbours among the `span` documents nearest
-    to it in stream order (all of them in a smaller run; with past_only, only those before it).
-
-    Corpus statistics like IDF, no labels: in a crowded neighbourhood (one topic, several events) a
-    high similarity is common and proves less; among scattered headlines a modest one means more.
-    Where fewer than k neighbours are known, the missing ones count as `prior`, a typical
-    neighbourhood, not as the unrelated documents a tiny store would offer instead. Cost per
-    document is bounded by `span`, however large the store grows.
-    """
-    vectors = np.asarray(vectors, dtype=np.float32)
-    order = np.asarray(order, dtype=np.int64)
-    n = len(order)
-    out = np.full(len(vectors), prior, dtype=np.float32)
-    for start in range(0, n, block):
-        pos = np.arange(start, min(n, start + block))
-        lo = max(0, start - span) if past_only else max(0, min(start - span // 2, n - span))
-        hi = pos[-1] + 1 if past_only else min(n, lo + span)
-        ref = np.arange(lo, hi)
-        sims = vectors[order[pos]] @ vectors[order[ref]].T
-        later = ref[None, :] >= pos[:, None] if past_only else ref[None, :] == pos[:, None]
-        sims[later] = -np.inf  # not its own neighbour (nor, past_only, one published after it)
-        kk = min(k, len(ref))
-        top = -np.partition(-sims, kk - 1, axis=1)[:, :kk]
-        known = np.isfinite(top)
-        out[order[pos]] = (np.where(known, top, 0).sum(axis=1) + (k - known.sum(axis=1)) * prior) / k
-    return out
 
 
 def _key_overlap(doc_keys, story_keys, idf, n=None):
@@ -322,8 +283,6 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             return
         story.reported = story.reported or doc_kind[i] != "social"
         story.vsum = vectors[i].copy() if story.vsum is None else story.vsum + vectors[i]
-        story.hsum += float(doc_hub[i])
-        story.ssum += (len(doc_terms[i]) + 1) ** -0.25
         story.lsum.update(doc_unit[i])
         story.keys.update(doc_keys[i])
         story.years.update(doc_years[i])
@@ -377,16 +336,13 @@ def _cluster_stream(items, vectors, config=None, timings=None):
     def features(i, s, c, mx):
         """Evidence that document i belongs to story s, each roughly in [0, 1]."""
         avg = float(vectors[i] @ s.vsum) / s.n
-        # Short texts (headlines, posts) score lower against everything: lift each pair by the geometric
-        # mean of 1/sqrt(distinct terms) of its two documents, averaged over the members.
-        short = (len(doc_terms[i]) + 1) ** -0.25 * s.ssum / s.n
+        short = 1 / math.sqrt(len(doc_terms[i]) + 1)
         f = {"c": float(c), "mx": float(mx), "avg": avg,
              "lexavg": sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n,
              "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),
+             # Short documents (headlines, posts) score lower against everything: lift them.
              "short": short, "time": 0.0, "social": 0.0,
-             "year_clash": 0.0, "xlang": 0.0,
-             # Crowded neighbourhoods (the document's and the members') ask for more evidence.
-             "hub": -(float(doc_hub[i]) + s.hsum / s.n) / 2}
+             "year_clash": 0.0, "xlang": 0.0}
         if doc_lang[i] and s.langs and s.langs.most_common(1)[0][0] != doc_lang[i]:
             # Another language: the model and the vocabulary see little in common, names and numbers
             # still do. How much of what the story's members keep naming does this document name?
@@ -420,8 +376,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             shared = sum(kidf(k) * c / x.n * y.keys[k] / y.n for k, c in x.keys.items() if k in y.keys)
             key += 0.5 * (shared / total if total else 0.0)
         return (cfg["w_c"] * float(ca @ cb) + cfg["w_avg"] * avg + cfg["w_lexavg"] * lexavg
-                + cfg["w_key"] * key + cfg["w_short"] * (a.ssum / a.n) * (b.ssum / b.n)
-                - cfg["w_hub"] * (a.hsum / a.n + b.hsum / b.n) / 2)
+                + cfg["w_key"] * key)
 
     def rejoins(small, story):
         """Would a small story's members now join `story` as documents? (It has grown since they came.)"""
@@ -445,12 +400,6 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         doc_terms[i] = lexical_terms(it.get("title"), it.get("text"), lang=doc_lang[i])
         doc_keys[i] = key_terms(it.get("title"), it.get("text"), it.get("entities") or ())
         doc_years[i] = _years(it, doc_time[i])
-
-    # Neighbourhood density, like IDF a statistic of the documents known at run time (no labels).
-    t_hub = _time.process_time()
-    doc_hub = neighbour_density(vectors, order, cfg["hub_k"], cfg["hub_span"], cfg["hub_prior"],
-                                past_only=not cfg["idf_batch"]) if cfg["w_hub"] else np.zeros(n)
-    hub_share = (_time.process_time() - t_hub) / max(1, n)  # its cost, spread over the documents
 
     if cfg["idf_batch"]:
         # Corpus statistics (not labels) from every document known at run time.
@@ -523,13 +472,12 @@ def _cluster_stream(items, vectors, config=None, timings=None):
                     continue
                 if other.n <= cfg["rejoin_max"] < target.n and rejoins(other, target):
                     merge(target, other)
-                elif story_pair_score(target, other) >= (
-                        cfg["merge"] if min(target.n, other.n) <= cfg["fragment"] else cfg["join"]):
+                elif story_pair_score(target, other) >= cfg["merge"]:
                     older, newer = sorted([target, other], key=lambda s: (born[s.id], s.id))
                     merge(older, newer)
                     target = older
         if timings is not None:
-            timings.append(_time.process_time() - t0 + hub_share)
+            timings.append(_time.process_time() - t0)
 
     final = [resolve(l) for l in labels]
     return {"labels": final, "stories": stories, "redirects": redirects,
