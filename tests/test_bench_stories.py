@@ -74,3 +74,21 @@ def test_numbers_where_text_belongs_are_read_as_text(tmp_path, capsys):
     path = write_set(tmp_path / "numbers.jsonl", [{"id": 7, "story_id": "s", "title": 2025, "text": 84.0}])
     assert bench.load_set(path)[0]["title"] == "2025" and bench.load_set(path)[0]["text"] == "84.0"
     assert "2 numeric field(s) read as text" in capsys.readouterr().err
+
+
+def test_demo_check_scores_the_aiid_reports_by_their_incidents_and_only_them(tmp_path):
+    """The demo's re-hosted reports carry the report's URL as feed guid; other documents are not scored."""
+    from pipeline.database import open_db
+    aiid = [{"url": f"https://news.example/{k}", "story_id": inc} for k, inc in enumerate("AAABB")]
+    db = open_db(tmp_path / "demo.db")
+    rows = [("https://news.example/0", "s-1"), ("https://news.example/1", "s-1"), ("https://news.example/2", "s-1"),
+            ("https://news.example/3", "s-1"), ("https://news.example/4", "s-2"),  # B's first report merged into A
+            (None, "s-1"), (None, "s-3")]  # a lab post and a post: not AIID reports
+    for k, (guid, story) in enumerate(rows, 1):
+        db["documents"].insert({"id": k, "url": f"http://127.0.0.1:1/page/{k}", "kind": "article", "guid": guid,
+                                "title": f"t{k}", "text": "", "content_hash": f"h{k}", "story_id": story})
+    out = bench.demo_scores(db, aiid)
+    assert (out["documents"], out["items"], out["stories"]) == (7, 5, 2)
+    gold, pred = list("AAABB"), ["s-1", "s-1", "s-1", "s-1", "s-2"]
+    assert out["ours"]["b3_f1"] == pytest.approx(bench.bcubed(pred, gold)[2], abs=1e-4)
+    assert out["ours"]["b3_p"] < 1.0 and out["ours"]["b3_r"] < 1.0
