@@ -206,15 +206,20 @@ def bench_set(path, model_name=None, config=None):
     gold = gold_labels(items)
     vectors, embed_s = embed_items(items, model_name)
     pred, assign_s = run_ours(items, vectors, config)
-    p, r, f = bcubed(pred, gold)
     return {
         "items": len(items),
         "stories": len(set(gold)),
         "docs_per_s": round(len(items) / (embed_s + assign_s), 1),
-        "ours": {"b3_p": round(p, 4), "b3_r": round(r, 4), "b3_f1": round(f, 4),
-                 "pair_f1": round(pairwise_f1(pred, gold), 4)},
+        "ours": scores(pred, gold),
         "baselines": run_baselines(items, vectors, gold),
     }
+
+
+def scores(pred, gold):
+    """BCubed P/R/F1 and pairwise F1, rounded as the bench prints them."""
+    p, r, f = bcubed(pred, gold)
+    return {"b3_p": round(p, 4), "b3_r": round(r, 4), "b3_f1": round(f, 4),
+            "pair_f1": round(pairwise_f1(pred, gold), 4)}
 
 
 def print_table(result):
@@ -240,20 +245,16 @@ def demo_scores(db, aiid_items):
     Only the AIID reports are scored; the other documents count through the stories they share.
     """
     incident = {it["url"]: it["story_id"] for it in aiid_items if it.get("url")}
-    rows = list(db.query("SELECT guid, canonical_url, url, story_id FROM documents"))
+    rows = list(db.query("SELECT guid, canonical_url, story_id FROM documents"))
     pairs = []
     for r in rows:
         # The feed entry's guid is the report's own URL; a page that declares it canonical may too.
-        key = next((u for u in (r["guid"], r["canonical_url"], r["url"]) if u in incident), None)
-        if key:
+        key = r["guid"] if r["guid"] in incident else r["canonical_url"]
+        if key in incident:
             pairs.append((incident[key], r["story_id"]))
     gold, pred = [g for g, _ in pairs], [p for _, p in pairs]
-    if not pairs:
-        return {"documents": len(rows), "items": 0, "stories": 0, "ours": None}
-    p, r, f = bcubed(pred, gold)
     return {"documents": len(rows), "items": len(pairs), "stories": len(set(gold)),
-            "ours": {"b3_p": round(p, 4), "b3_r": round(r, 4), "b3_f1": round(f, 4),
-                     "pair_f1": round(pairwise_f1(pred, gold), 4)}}
+            "ours": scores(pred, gold) if pairs else None}
 
 
 def run_demo_check(model_name=None):
