@@ -11,7 +11,6 @@ keep-alive from one client. Prints p50/p95/p99 and requests per second.
 import argparse
 import http.client
 import json
-import os
 import pathlib
 import random
 import re
@@ -60,7 +59,6 @@ def corpus(shared):
 
 def build_bench_db(path, n_docs, shared, seed=7):
     """Write an incidentwire DB with n_docs documents: bulk insert, FTS built once."""
-    from pipeline.database import open_db
     from tests.catalog_fixture import build_catalog_db
     rng = random.Random(seed)
     db = build_catalog_db(path, shared)  # the real Claude Opus 4 story and friends, ids < 1000
