@@ -45,6 +45,9 @@ CONFIG = {
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
     "rejoin_margin": 0.03,   # ... this much to spare, folds in (it came before the story grew)
     "merge": 0.6,            # two live stories scoring this much with each other merge
+    "refine_every": 100,     # second thoughts after this many documents (and at the end of a run):
+    "refine_margin": 0.02,   # ... a member of a story they touched moves to a neighbouring story
+    "refine_passes": 3,      # ... that now scores it higher by this much (see refine)
     "w_xlang": 0.8,          # a document in another language than the story's: share of the names and
                              # numbers the story keeps using that it names too (the model reads English,
                              # the vocabularies differ, names carry over)
@@ -145,6 +148,11 @@ def stream_order(items):
 
 
 THIN_WORDS = 8
+# Second thoughts score a member in full only when a neighbour's centroid is at most this much less
+# close than its own story's. A filter for cost (full scores for every member and neighbour would
+# make a document cost five times as much on the scale bench); without it aiid-fixtures scores 0.002
+# more, the other sets the same.
+REFINE_SLACK = 0.1
 
 
 def is_thin(item):
@@ -268,6 +276,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
     doc_lang = [_language(it) for it in items]
     doc_kind = [it.get("kind") for it in items]
     doc_publisher = [(it.get("publisher") or "").strip().lower() for it in items]
+    counted = [False] * n  # shapes its story's state (not a reaction or launch post carried along)
     cards = {}  # publisher -> items of kind system_card placed so far (see _launch_story)
     plain_texts = {}  # item index -> its text reduced to lowercase words, for quote matching
 
@@ -275,12 +284,13 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         nonlocal touch
         story.members.append(i)
         labels[i] = story.id
-        if doc_kind[i] == "system_card" and doc_time[i] is not None:
+        if doc_kind[i] == "system_card" and doc_time[i] is not None and i not in cards.get(doc_publisher[i], ()):
             cards.setdefault(doc_publisher[i], []).append(i)
         if (passive or doc_kind[i] == "social") and story.reported:
             # Reactions join a reported story without reshaping it: a dozen short posts must not
             # dilute the average links that the next article is measured against.
             return
+        counted[i] = True
         story.reported = story.reported or doc_kind[i] != "social"
         story.vsum = vectors[i].copy() if story.vsum is None else story.vsum + vectors[i]
         story.lsum.update(doc_unit[i])
@@ -393,7 +403,112 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         stories[keep.id].extend(stories.pop(gone.id))
         retire(gone)
 
+    def remove(story, i):
+        """Take member i out of its story: the inverse of add."""
+        story.members.remove(i)
+        stories[story.id].remove(i)
+        if not counted[i]:
+            return
+        counted[i] = False
+        story.vsum = story.vsum - vectors[i]
+        story.lsum.subtract(doc_unit[i])
+        story.keys.subtract(doc_keys[i])
+        story.years.subtract(doc_years[i])
+        if doc_lang[i]:
+            story.langs[doc_lang[i]] -= 1
+        for c in (story.lsum, story.keys, story.years, story.langs):
+            for k in [k for k, v in c.items() if v <= 1e-9]:
+                del c[k]
+        story.n -= 1
+        times = [doc_time[m] for m in story.members if counted[m] and doc_time[m] is not None]
+        story.first, story.last = (min(times), max(times)) if times else (None, None)
+        if story.slot is not None:
+            cents[story.slot] = _unit(story.vsum)
+
+    def refine(touched):
+        """Second thoughts on the stories new documents have joined, and on their neighbours.
+
+        A document placed before its story took shape (the first reports of an event can look like
+        another event, and the stream cannot wait) may fit a neighbouring story better once both
+        have grown. Members of a touched story are reconsidered against the live stories closest
+        to it, and members of those neighbours against the touched story. A member is scored as a
+        newcomer would be, against its own story without itself, and moves when another scores
+        higher by refine_margin. Only documents that have arrived are used, so this is no
+        look-ahead: it is the merge step's counterpart for single documents. Copies and replies
+        move with their original; a story keeps its id while one member stays, and a story's last
+        member never moves (it is a story of its own).
+        """
+        settled = set()  # moved once in this call: no document goes back and forth
+        for _ in range(cfg["refine_passes"]):
+            moved = 0
+            for sid in sorted(touched):
+                story = objs.get(resolve(sid))
+                if story is None or story.closed or story.slot is None:
+                    continue
+                sims = cents @ cents[story.slot]
+                sims[~live] = -2.0
+                k = min(cfg["near"] + 1, cap_rows)
+                rows = [r for r in np.argpartition(-sims, k - 1)[:k] if live[r] and owner[r] is not story]
+                neighbours = [owner[r] for r in rows if not owner[r].closed]
+                moved += sum(reconsider(i, story, neighbours, settled) for i in movable(story, neighbours))
+                for other in neighbours:
+                    moved += sum(reconsider(i, other, [story], settled) for i in movable(other, [story]))
+            if not moved:
+                break
+        touched.clear()
+
+    def movable(source, targets):
+        """Members of source worth scoring against targets: the centroid of one of them is about as
+        close as their own story's (without themselves). A cheap filter before full scores."""
+        if source.n < 2 or source.slot is None or not targets:
+            return []
+        mem = [m for m in source.members if counted[m] and items[m].get("link") is None]
+        if not mem:
+            return []
+        v = vectors[mem]
+        group = v.copy()  # each with its copies and replies, which move with it
+        for row, m in enumerate(mem):
+            for j in followers.get(m, ()):
+                if labels[j] == source.id and counted[j]:
+                    group[row] += vectors[j]
+        rest = source.vsum[None, :] - group
+        own = np.einsum("ij,ij->i", v, rest) / (np.linalg.norm(rest, axis=1) + 1e-9)
+        there = (v @ cents[[t.slot for t in targets]].T).max(axis=1)
+        return [m for m, a, b in zip(mem, own, there) if b >= a - REFINE_SLACK]
+
+    def reconsider(i, source, targets, settled):
+        """Move member i of source to the best of targets if it scores higher there by the margin."""
+        if i in settled or labels[i] != source.id or source.closed:
+            return False
+        # Its copies and replies go with it, so they are no evidence for staying.
+        group = [i] + [j for j in followers.get(i, ()) if labels[j] == source.id]
+        shaping = [counted[j] for j in group]
+        if source.n <= sum(shaping):
+            return False
+        for j in group:
+            remove(source, j)
+        best, target = story_score(i, source) + cfg["refine_margin"], source
+        for other in targets:
+            if not other.closed and other.n and other.slot is not None:
+                sc = story_score(i, other)
+                if sc > best:
+                    best, target = sc, other
+        for j, was in zip(group, shaping):
+            add(target, j, passive=not was)
+            stories[target.id].append(j)
+        if target is not source:
+            settled.add(i)
+        return target is not source
+
+    def story_score(i, s):
+        """Document i's join score against story s."""
+        return score(i, s, float(cents[s.slot] @ vectors[i]), float(np.max(vectors[sampled(s)] @ vectors[i])))
+
     order = stream_order(items)
+    followers = {}  # item -> the copies and replies that joined its story through it
+    for i, it in enumerate(items):
+        if it.get("link") is not None:
+            followers.setdefault(it["link"], []).append(i)
     for i in order:
         it = items[i]
         doc_time[i] = parse_time(it.get("published"))
@@ -408,6 +523,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             df.update(doc_terms[i].keys())
             key_df.update(doc_keys[i])
 
+    touched, since = set(), 0  # stories new documents joined since the last refine
     for i in order:
         # CPU time, not wall time: on a shared machine other processes must not count as our cost.
         t0 = _time.process_time() if timings is not None else 0
@@ -464,6 +580,8 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         add(target, i, passive)
         stories[target.id].append(i)
         activate(target)
+        if not preset:
+            touched.add(target.id)
         # Near-duplicate stories merge: the newer folds into the older, whose id survives. A lone
         # document the grown story would now take folds into it (the story keeps its id).
         if not preset and target.n >= 2 and not target.closed:
@@ -476,8 +594,17 @@ def _cluster_stream(items, vectors, config=None, timings=None):
                     older, newer = sorted([target, other], key=lambda s: (born[s.id], s.id))
                     merge(older, newer)
                     target = older
+        if not preset:
+            since += 1
+            if since >= cfg["refine_every"]:
+                refine(touched)
+                since = 0
         if timings is not None:
             timings.append(_time.process_time() - t0)
+    t0 = _time.process_time()
+    refine(touched)
+    if timings:
+        timings[-1] += _time.process_time() - t0  # the last document pays for the run's last refine
 
     final = [resolve(l) for l in labels]
     return {"labels": final, "stories": stories, "redirects": redirects,
@@ -691,7 +818,7 @@ def assign_stories(db, model_name=None):
     embed_documents(db, model_name)
     index_entities(db)
     rows, new = _load_rows(db)
-    counts = {"assigned": 0, "new_stories": 0, "merged": 0}
+    counts = {"assigned": 0, "new_stories": 0, "merged": 0, "moved": 0}
     if not new:
         return counts
     vec_of = load_vectors(db, model_name)
@@ -717,7 +844,7 @@ def assign_stories(db, model_name=None):
                 "entities": ents.get(r["id"], [])}
         if r["story_id"]:
             item["story"] = current(r["story_id"])
-        elif links[k] is not None:
+        if links[k] is not None:  # a placed copy keeps following its original (see refine)
             item["link"] = links[k]
         items.append(item)
         v = vec_of.get(content_key(r))
@@ -732,6 +859,10 @@ def assign_stories(db, model_name=None):
             if r["story_id"] != label:
                 if r["story_id"] is None:
                     counts["assigned"] += 1
+                elif _final(result["redirects"], current(r["story_id"])) != label:
+                    # Moved on second thoughts (see cluster_stream's refine): the story it left changes too.
+                    counts["moved"] += 1
+                    touched.add(_final(result["redirects"], current(r["story_id"])))
                 db.execute("UPDATE documents SET story_id = ? WHERE id = ?", [label, r["id"]])
                 touched.add(label)
         for old_id, new_id in result["redirects"].items():

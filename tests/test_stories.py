@@ -82,7 +82,7 @@ def test_rerun_changes_nothing(built):
     db = open_db(path)
     before = (list(db.query("SELECT * FROM stories ORDER BY id")), story_map(db))
     counts = assign_stories(db)
-    assert counts == {"assigned": 0, "new_stories": 0, "merged": 0}
+    assert counts == {"assigned": 0, "new_stories": 0, "merged": 0, "moved": 0}
     assert (list(db.query("SELECT * FROM stories ORDER BY id")), story_map(db)) == before
 
 
@@ -236,6 +236,75 @@ def test_a_lone_document_rejoins_a_story_that_grew_toward_it():
     assert out["redirects"] == {story_id_for(items[0]): grown}  # the grown story keeps its id
     alone = cluster_stream(items, vectors, config={**cfg, "rejoin_max": 0})["labels"]
     assert alone[0] != alone[1] == alone[2] == alone[3]
+
+
+def _second_thoughts_stream():
+    """b comes early and joins a's story; c, d, e then form a story that fits b better.
+
+    Average link only: b (40 degrees) is 40 degrees from a, so it joins a's story. c (90) opens a
+    story, d (70) and e (60) join it. Without itself a's story is a alone (cos 40 = 0.77), while
+    c, d, e average cos 50, 30, 20 = 0.82 to b.
+    """
+    import math
+    deg = lambda d: [math.cos(math.radians(d)), math.sin(math.radians(d))]
+    angles = {"a": 0, "b": 40, "c": 90, "d": 70, "e": 60}
+    items = [{"id": k, "url": f"https://news.example/{k}", "title": k, "text": "",
+              "published": f"2025-05-2{n}"} for n, k in enumerate("abcde")]
+    items.append({"id": "b-copy", "url": "https://mirror.example/b", "title": "b", "text": "",
+                  "published": "2025-05-21", "link": 1})  # a republished copy of b
+    vectors = np.array([deg(angles[k]) for k in "abcde"] + [deg(40)], dtype=np.float32)
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_avg": 1.0, "join": 0.7, "merge": 0.9, "time_penalty": 0.0, "social_bonus": 0.0})
+    return items, vectors, cfg
+
+
+def test_a_document_placed_too_early_moves_to_the_story_it_fits_on_second_thoughts():
+    items, vectors, cfg = _second_thoughts_stream()
+    a, c = story_id_for(items[0]), story_id_for(items[2])
+    hasty = cluster_stream(items, vectors, config={**cfg, "refine_passes": 0})["labels"]
+    assert hasty == [a, a, c, c, c, a]
+    out = cluster_stream(items, vectors, config=cfg)
+    # b moves, its copy with it; both stories keep their ids and nothing redirects.
+    assert out["labels"] == [a, c, c, c, c, c]
+    assert out["redirects"] == {}
+    assert sorted(out["stories"][a]) == [0] and sorted(out["stories"][c]) == [1, 2, 3, 4, 5]
+    # A story's last member never moves: with only a and b, b stays however the rest looks.
+    assert cluster_stream(items[:2], vectors[:2], config=cfg)["labels"] == [a, a]
+
+
+def test_a_moved_document_is_written_back_and_both_stories_refreshed(tmp_path, monkeypatch):
+    """b was placed in an earlier run; the run that brings c, d, e moves it and says so."""
+    from pipeline import embed
+    items, vectors, cfg = _second_thoughts_stream()
+    items, vectors = items[:5], vectors[:5]
+    for key, value in cfg.items():
+        monkeypatch.setitem(stories.CONFIG, key, value)
+    db = open_db(tmp_path / "moves.db")
+    rows = [{"url": it["url"], "title": f"Report {it['id']}", "text": "", "published": it["published"]}
+            for it in items]
+    insert(db, rows[:2])
+    # The geometry above, not the model's reading of these titles, is what this test is about.
+    real_load = embed.load_vectors
+
+    def geometric(db_, model_name=None):
+        got = real_load(db_, model_name)
+        by_title = {f"Report {it['id']}": v for it, v in zip(items, vectors)}
+        keys = {embed.content_key(r): by_title[r["title"]] for r in db_.query("SELECT * FROM documents")}
+        return {k: keys.get(k, v) for k, v in got.items()}
+    monkeypatch.setattr(embed, "load_vectors", geometric)
+    assign_stories(db)
+    first = story_map(db)
+    assert first[1] == first[2]
+    insert(db, rows[2:], start=3)
+    counts = assign_stories(db)
+    after = story_map(db)
+    assert counts["moved"] == 1 and counts["assigned"] == 3
+    assert after[1] == first[1] and after[2] == after[3] == after[4] == after[5] != after[1]
+    assert db["stories"].get(after[1])["n_documents"] == 1
+    assert db["stories"].get(after[2])["n_documents"] == 4
+    # Running again changes nothing.
+    assert assign_stories(db) == {"assigned": 0, "new_stories": 0, "merged": 0, "moved": 0}
+    assert story_map(db) == after
 
 
 def test_same_kind_of_event_in_another_year_opens_its_own_story():
