@@ -48,6 +48,8 @@ CONFIG = {
     "refine_every": 100,     # second thoughts after this many documents (and at the end of a run):
     "refine_margin": 0.02,   # ... a member of a story they touched moves to a neighbouring story
     "refine_passes": 3,      # ... that now scores it higher by this much (see refine)
+    "w_own_pub": -0.1,       # a lab's or vendor's own post (kind blog or system card) against a story made
+                             # only of that publisher's posts: a publisher does not announce one thing twice
     "w_xlang": 0.8,          # a document in another language than the story's: share of the names and
                              # numbers the story keeps using that it names too (the model reads English,
                              # the vocabularies differ, names carry over)
@@ -56,7 +58,7 @@ CONFIG = {
 # The weight (CONFIG key) of each feature in a document-story score.
 WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lexavg": "w_lexavg", "key": "w_key",
            "short": "w_short", "time": "time_penalty", "social": "social_bonus", "year_clash": "w_year_clash",
-           "xlang": "w_xlang"}
+           "xlang": "w_xlang", "own_pub": "w_own_pub"}
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*[a-z][\w'-]*|[A-Z]{2,}[\w-]*)\b")
@@ -148,6 +150,7 @@ def stream_order(items):
 
 
 THIN_WORDS = 8
+FIRST_PARTY = ("blog", "system_card")  # kinds a lab or vendor publishes about itself
 # Second thoughts score a member in full only when a neighbour's centroid is at most this much less
 # close than its own story's. A filter for cost (full scores for every member and neighbour would
 # make a document cost five times as much on the scale bench); without it aiid-fixtures scores 0.002
@@ -163,7 +166,7 @@ def is_thin(item):
 
 class _Story:
     __slots__ = ("id", "members", "vsum", "keys", "first", "last", "touched", "closed", "n", "lsum", "slot",
-                 "reported", "years", "langs")
+                 "reported", "years", "langs", "pubs")
 
     def __init__(self, sid):
         self.id, self.members, self.keys = sid, [], Counter()
@@ -173,6 +176,7 @@ class _Story:
         self.reported = False  # has a member that is not a social post
         self.years = Counter()  # members naming each year (publication year or in the text)
         self.langs = Counter()  # members in each (known) language
+        self.pubs = Counter()  # members from each publisher
 
 
 def _cos_sparse(a, b, idf, norm_b=None):
@@ -298,6 +302,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         story.years.update(doc_years[i])
         if doc_lang[i]:
             story.langs[doc_lang[i]] += 1
+        story.pubs[doc_publisher[i]] += 1
         t = doc_time[i]
         if t is not None:
             story.first = t if story.first is None else min(story.first, t)
@@ -352,7 +357,10 @@ def _cluster_stream(items, vectors, config=None, timings=None):
              "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),
              # Short documents (headlines, posts) score lower against everything: lift them.
              "short": short, "time": 0.0, "social": 0.0,
-             "year_clash": 0.0, "xlang": 0.0}
+             "year_clash": 0.0, "xlang": 0.0,
+             # A lab's post against a story of only that lab's posts: another announcement, most likely.
+             "own_pub": float(doc_kind[i] in FIRST_PARTY and bool(doc_publisher[i])
+                              and s.pubs[doc_publisher[i]] == s.n)}
         if doc_lang[i] and s.langs and s.langs.most_common(1)[0][0] != doc_lang[i]:
             # Another language: the model and the vocabulary see little in common, names and numbers
             # still do. How much of what the story's members keep naming does this document name?
@@ -416,7 +424,8 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         story.years.subtract(doc_years[i])
         if doc_lang[i]:
             story.langs[doc_lang[i]] -= 1
-        for c in (story.lsum, story.keys, story.years, story.langs):
+        story.pubs[doc_publisher[i]] -= 1
+        for c in (story.lsum, story.keys, story.years, story.langs, story.pubs):
             for k in [k for k, v in c.items() if v <= 1e-9]:
                 del c[k]
         story.n -= 1

@@ -307,6 +307,23 @@ def test_a_moved_document_is_written_back_and_both_stories_refreshed(tmp_path, m
     assert story_map(db) == after
 
 
+def test_a_labs_posts_are_separate_announcements_unless_the_evidence_is_strong():
+    """Two title-only posts from one lab read alike (the lab's name, "Introducing ..."); the same
+    two titles from two newsrooms are one story's coverage."""
+    v = np.array([[1.0, 0.0], [0.8, 0.6]], dtype=np.float32)  # cosine 0.8
+    posts = [{"id": k, "url": f"https://lab.example/{k}", "title": t, "text": "", "kind": "blog",
+              "publisher": "Lab", "published": f"2025-06-0{k + 1}"}
+             for k, t in enumerate(["Introducing Lab Code", "Introducing Lab Compute"])]
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "join": 0.75, "time_penalty": 0.0, "w_own_pub": stories.CONFIG["w_own_pub"]})
+    labels = cluster_stream(posts, v, config=cfg)["labels"]
+    assert labels[0] != labels[1]
+    news = [dict(p, kind="article", publisher=f"Newsroom {k}") for k, p in enumerate(posts)]
+    assert len(set(cluster_stream(news, v, config=cfg)["labels"])) == 1
+    # It weighs against joining, it does not forbid it: with a lower bar the lab's pair joins.
+    assert len(set(cluster_stream(posts, v, config={**cfg, "join": 0.65})["labels"])) == 1
+
+
 def test_same_kind_of_event_in_another_year_opens_its_own_story():
     """Undated reports of a 2008 piracy capture; a 2011 report reads alike but names only 2011."""
     old = [{"id": k, "title": f"Navy captures 23 pirates in the Gulf of Aden ({k})",
