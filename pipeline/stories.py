@@ -443,8 +443,8 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         to it, and members of those neighbours against the touched story. A member is scored as a
         newcomer would be, against its own story without itself, and moves when another scores
         higher by refine_margin. Only documents that have arrived are used, so this is no
-        look-ahead: it is the merge step's counterpart for single documents. Copies and replies
-        move with their original; a story keeps its id while one member stays, and a story's last
+        look-ahead: it is the merge step's counterpart for single documents. Copies, replies and
+        launch posts move with the document they joined through; a story keeps its id while one member stays, and a story's last
         member never moves (it is a story of its own).
         """
         settled = set()  # moved once in this call: no document goes back and forth
@@ -514,7 +514,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         return score(i, s, float(cents[s.slot] @ vectors[i]), float(np.max(vectors[sampled(s)] @ vectors[i])))
 
     order = stream_order(items)
-    followers = {}  # item -> the copies and replies that joined its story through it
+    followers = {}  # item -> the copies, replies and launch posts that joined its story through it
     for i, it in enumerate(items):
         if it.get("link") is not None:
             followers.setdefault(it["link"], []).append(i)
@@ -557,9 +557,11 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         elif link is not None and labels[link] is not None:
             target = objs[resolve(labels[link])]
         passive = False
-        if target is None and doc_publisher[i] and doc_time[i] is not None and is_thin(it):
+        if doc_publisher[i] and doc_time[i] is not None and is_thin(it) and (target is None or preset):
             card = _launch_story(i, cards.get(doc_publisher[i], ()), doc_time)
-            if card is not None:
+            if card is not None and (target is None or resolve(labels[card]) == target.id):
+                # Carried along (replayed as placed), and it goes where its card goes.
+                followers.setdefault(card, []).append(i)
                 target, passive = objs[resolve(labels[card])], True
         if target is None and not _ROUNDUP.search(it.get("title") or ""):
             candidates(doc_time[i])

@@ -252,7 +252,11 @@ def _second_thoughts_stream():
               "published": f"2025-05-2{n}"} for n, k in enumerate("abcde")]
     items.append({"id": "b-copy", "url": "https://mirror.example/b", "title": "b", "text": "",
                   "published": "2025-05-21", "link": 1})  # a republished copy of b
-    vectors = np.array([deg(angles[k]) for k in "abcde"] + [deg(40)], dtype=np.float32)
+    # b is a lab's system card; its title-only launch post of the same day joins through it.
+    items[1].update(kind="system_card", publisher="Lab")
+    items.append({"id": "b-launch", "url": "https://lab.example/news/b", "title": "Introducing b", "text": "",
+                  "kind": "blog", "publisher": "Lab", "published": "2025-05-21"})
+    vectors = np.array([deg(angles[k]) for k in "abcde"] + [deg(40), deg(180)], dtype=np.float32)
     cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
     cfg.update({"w_avg": 1.0, "join": 0.7, "merge": 0.9, "time_penalty": 0.0, "social_bonus": 0.0})
     return items, vectors, cfg
@@ -262,12 +266,12 @@ def test_a_document_placed_too_early_moves_to_the_story_it_fits_on_second_though
     items, vectors, cfg = _second_thoughts_stream()
     a, c = story_id_for(items[0]), story_id_for(items[2])
     hasty = cluster_stream(items, vectors, config={**cfg, "refine_passes": 0})["labels"]
-    assert hasty == [a, a, c, c, c, a]
+    assert hasty == [a, a, c, c, c, a, a]
     out = cluster_stream(items, vectors, config=cfg)
-    # b moves, its copy with it; both stories keep their ids and nothing redirects.
-    assert out["labels"] == [a, c, c, c, c, c]
+    # b moves, its copy and launch post with it; both stories keep their ids and nothing redirects.
+    assert out["labels"] == [a, c, c, c, c, c, c]
     assert out["redirects"] == {}
-    assert sorted(out["stories"][a]) == [0] and sorted(out["stories"][c]) == [1, 2, 3, 4, 5]
+    assert sorted(out["stories"][a]) == [0] and sorted(out["stories"][c]) == [1, 2, 3, 4, 5, 6]
     # A story's last member never moves: with only a and b, b stays however the rest looks.
     assert cluster_stream(items[:2], vectors[:2], config=cfg)["labels"] == [a, a]
 
