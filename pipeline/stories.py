@@ -404,7 +404,8 @@ def _cluster_stream(items, vectors, config=None, timings=None):
 
     def merge(keep, gone):
         for m in gone.members:
-            add(keep, m)
+            was, counted[m] = counted[m], False  # gone's state goes with it
+            add(keep, m, passive=not was)
         keep.touched = touch
         gone.closed = True
         redirects[gone.id] = keep.id
@@ -444,8 +445,8 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         newcomer would be, against its own story without itself, and moves when another scores
         higher by refine_margin. Only documents that have arrived are used, so this is no
         look-ahead: it is the merge step's counterpart for single documents. Copies, replies and
-        launch posts move with the document they joined through; a story keeps its id while one member stays, and a story's last
-        member never moves (it is a story of its own).
+        launch posts move with the document they joined through; a story keeps its id while one
+        member stays, and a story's last member never moves (it is a story of its own).
         """
         settled = set()  # moved once in this call: no document goes back and forth
         for _ in range(cfg["refine_passes"]):
@@ -475,7 +476,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         if not mem:
             return []
         v = vectors[mem]
-        group = v.copy()  # each with its copies and replies, which move with it
+        group = v.copy()  # each with its copies, replies and launch posts, which move with it
         for row, m in enumerate(mem):
             for j in followers.get(m, ()):
                 if labels[j] == source.id and counted[j]:
@@ -489,7 +490,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         """Move member i of source to the best of targets if it scores higher there by the margin."""
         if i in settled or labels[i] != source.id or source.closed:
             return False
-        # Its copies and replies go with it, so they are no evidence for staying.
+        # What joined through it goes with it, so it is no evidence for staying.
         group = [i] + [j for j in followers.get(i, ()) if labels[j] == source.id]
         shaping = [counted[j] for j in group]
         if source.n <= sum(shaping):
