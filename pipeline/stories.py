@@ -351,7 +351,9 @@ def _cluster_stream(items, vectors, config=None, timings=None):
     def features(i, s, c, mx):
         """Evidence that document i belongs to story s, each roughly in [0, 1]."""
         avg = float(vectors[i] @ s.vsum) / s.n
-        short = 1 / math.sqrt(len(doc_terms[i]) + 1)
+        # A lab's own post gets no lift: its title names a product or a programme, not an event, and a
+        # title-only one is placed by its context (see _launch_story) or by strong evidence.
+        short = 0.0 if doc_kind[i] in FIRST_PARTY else 1 / math.sqrt(len(doc_terms[i]) + 1)
         f = {"c": float(c), "mx": float(mx), "avg": avg,
              "lexavg": sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n,
              "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),

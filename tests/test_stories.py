@@ -328,6 +328,21 @@ def test_a_labs_posts_are_separate_announcements_unless_the_evidence_is_strong()
     assert len(set(cluster_stream(posts, v, config={**cfg, "join": 0.65})["labels"])) == 1
 
 
+def test_a_labs_title_only_post_gets_no_short_text_lift():
+    """Two headlines that half agree join on the lift short texts get; two labs' product posts
+    with the same titles and vectors do not: a product name is not an event."""
+    v = np.array([[1.0, 0.0], [0.5, 0.75 ** 0.5]], dtype=np.float32)  # cosine 0.5
+    rows = [{"id": k, "url": f"https://site{k}.example/post", "title": t, "text": "",
+             "published": f"2025-06-0{k + 1}", "publisher": f"Publisher {k}"}
+            for k, t in enumerate(["Introducing Lab Code", "Introducing Lab Compute"])]
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "w_short": stories.CONFIG["w_short"], "join": 0.75, "time_penalty": 0.0})
+    headlines = [dict(r, kind="article") for r in rows]
+    assert len(set(cluster_stream(headlines, v, config=cfg)["labels"])) == 1
+    posts = [dict(r, kind="blog") for r in rows]
+    assert len(set(cluster_stream(posts, v, config=cfg)["labels"])) == 2
+
+
 def test_same_kind_of_event_in_another_year_opens_its_own_story():
     """Undated reports of a 2008 piracy capture; a 2011 report reads alike but names only 2011."""
     old = [{"id": k, "title": f"Navy captures 23 pirates in the Gulf of Aden ({k})",
