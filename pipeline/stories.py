@@ -152,9 +152,9 @@ def stream_order(items):
 THIN_WORDS = 8
 FIRST_PARTY = ("blog", "system_card")  # kinds a lab or vendor publishes about itself
 # Second thoughts score a member in full only when a neighbour's centroid is at most this much less
-# close than its own story's. A filter for cost (full scores for every member and neighbour would
-# make a document cost five times as much on the scale bench); without it aiid-fixtures scores 0.002
-# more, the other sets the same.
+# close than its own story's. A filter for cost: scoring every member in full made a document cost
+# about five times as much on a 20,000-document stream like the scale bench's, for 0.002 more on
+# aiid-fixtures and nothing on the other sets.
 REFINE_SLACK = 0.1
 
 
@@ -400,9 +400,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
 
     def rejoins(small, story):
         """Would a small story's members now join `story` as documents? (It has grown since they came.)"""
-        m, cent = vectors[sampled(story)], _unit(story.vsum)
-        return all(score(j, story, float(cent @ vectors[j]), float(np.max(m @ vectors[j])))
-                   >= cfg["join"] + cfg["rejoin_margin"] for j in small.members)
+        return all(story_score(j, story) >= cfg["join"] + cfg["rejoin_margin"] for j in small.members)
 
     def merge(keep, gone):
         for m in gone.members:
@@ -478,33 +476,36 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         if not mem:
             return []
         v = vectors[mem]
-        group = v.copy()  # each with its copies, replies and launch posts, which move with it
+        group = v.copy()  # each with what joined through it, which moves with it
         for row, m in enumerate(mem):
-            for j in followers.get(m, ()):
-                if labels[j] == source.id and counted[j]:
+            for j in carried(m, source):
+                if counted[j]:
                     group[row] += vectors[j]
         rest = source.vsum[None, :] - group
         own = np.einsum("ij,ij->i", v, rest) / (np.linalg.norm(rest, axis=1) + 1e-9)
         there = (v @ cents[[t.slot for t in targets]].T).max(axis=1)
         return [m for m, a, b in zip(mem, own, there) if b >= a - REFINE_SLACK]
 
+    def carried(i, source):
+        """The copies, replies and launch posts in source that joined it through member i."""
+        return [j for j in followers.get(i, ()) if labels[j] == source.id]
+
     def reconsider(i, source, targets, settled):
         """Move member i of source to the best of targets if it scores higher there by the margin."""
-        if i in settled or labels[i] != source.id or source.closed:
+        if i in settled or labels[i] != source.id:  # moved earlier in this round
             return False
         # What joined through it goes with it, so it is no evidence for staying.
-        group = [i] + [j for j in followers.get(i, ()) if labels[j] == source.id]
+        group = [i] + carried(i, source)
         shaping = [counted[j] for j in group]
         if source.n <= sum(shaping):
             return False
         for j in group:
             remove(source, j)
         best, target = story_score(i, source) + cfg["refine_margin"], source
-        for other in targets:
-            if not other.closed and other.n and other.slot is not None:
-                sc = story_score(i, other)
-                if sc > best:
-                    best, target = sc, other
+        for other in targets:  # live stories: nothing closes or retires during a refine
+            sc = story_score(i, other)
+            if sc > best:
+                best, target = sc, other
         for j, was in zip(group, shaping):
             add(target, j, passive=not was)
             stories[target.id].append(j)
@@ -513,7 +514,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         return target is not source
 
     def story_score(i, s):
-        """Document i's join score against story s."""
+        """Document i's join score against live story s."""
         return score(i, s, float(cents[s.slot] @ vectors[i]), float(np.max(vectors[sampled(s)] @ vectors[i])))
 
     order = stream_order(items)
@@ -873,10 +874,10 @@ def assign_stories(db, model_name=None):
             if r["story_id"] != label:
                 if r["story_id"] is None:
                     counts["assigned"] += 1
-                elif _final(result["redirects"], current(r["story_id"])) != label:
+                elif (left := _final(result["redirects"], current(r["story_id"]))) != label:
                     # Moved on second thoughts (see cluster_stream's refine): the story it left changes too.
                     counts["moved"] += 1
-                    touched.add(_final(result["redirects"], current(r["story_id"])))
+                    touched.add(left)
                 db.execute("UPDATE documents SET story_id = ? WHERE id = ?", [label, r["id"]])
                 touched.add(label)
         for old_id, new_id in result["redirects"].items():
