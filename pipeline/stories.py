@@ -39,7 +39,7 @@ CONFIG = {
     "social_bonus": 0.1,     # posts (kind "social") within social_days of a story's coverage ...
     "social_days": 2.0,      # ... get this lift: they react to it in few words
     "w_year_clash": -0.1,    # the members agree on a year the document never names: same kind
-                             # of event, another time (dates missing or far apart)
+                             # of event, another time (when a date is missing)
     "join": 0.68,            # join the best story at or above this score, else open a new one
     "near": 8,               # after a join, the story is checked against this many neighbours:
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
@@ -374,9 +374,10 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             f["time"] = -(1 - math.exp(-gap / cfg["tau_days"]))
             # A post is a reaction: within a story's burst it needs less evidence to join it.
             f["social"] = float(doc_kind[i] == "social" and gap <= cfg["social_days"])
-        if gap is None or gap > 31:
-            # Same kind of event, another year: the members agree on a year the document never names
-            # (dates missing or far apart; close dates are the time kernel's to judge, New Year included).
+        if gap is None:
+            # Same kind of event, another year: the members agree on a year the document never names.
+            # Only when a date is missing: with both dates known the time kernel judges the distance,
+            # and a New Year between them is no evidence (coverage of one incident can span years).
             f["year_clash"] = float(bool(doc_years[i]) and not any(s.years[y] * 2 > s.n for y in doc_years[i])
                                     and any(c * 2 > s.n for c in s.years.values()))
         return f

@@ -360,6 +360,23 @@ def test_same_kind_of_event_in_another_year_opens_its_own_story():
     assert len(set(same)) == 1
 
 
+def test_a_dated_follow_up_in_the_next_year_is_judged_by_its_date_not_the_year():
+    """Coverage of one incident runs from December into February: with both dates known, the New Year
+    is no clash (the time kernel weighs the gap); the same text undated would count the clash."""
+    old = [{"id": k, "title": f"Scheduling software squeezes baristas ({k})", "published": f"2025-12-0{k + 1}",
+            "text": "Baristas say the scheduling software gave them clopening shifts all through 2025."}
+           for k in range(3)]
+    new = {"id": "n", "title": "Coffee chain promises fairer schedules", "published": "2026-02-10",
+           "text": "After months of complaints, the chain says from March 2026 baristas get a week's notice."}
+    vectors = np.ones((4, 4), dtype=np.float32) / 2
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "join": 0.92, "w_year_clash": stories.CONFIG["w_year_clash"]})
+    assert len(set(cluster_stream(old + [new], vectors, config=cfg)["labels"])) == 1
+    undated = [dict(it, published=None) for it in old + [new]]
+    labels = cluster_stream(undated, vectors, config=cfg)["labels"]
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+
+
 def test_an_older_story_lists_a_related_story_that_came_later(tmp_path):
     """Related lists are two-way: a new story near an old one appears on the old one's page too."""
     db = open_db(tmp_path / "r.db")
