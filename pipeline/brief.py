@@ -257,7 +257,7 @@ def build_brief(db, story_id, base_url=None):
     headline = story.get("headline") or docs[0].get("title") or resolved
     lead = first_report(story, docs)
     opener = summarise.cold_open(articles, facts["titles"], lead_id=lead["document_id"] if lead else None)
-    msp = playbook.takeaways(facts["areas"], facts["specifics"], n=3)
+    msp = playbook.takeaways(facts["areas"], facts["specifics"], n=3, categories=facts["categories"])
     from pipeline import llm_hook
     msp_text, msp_model = llm_hook.rewrite("msp", "\n".join(msp), facts)
     result = {

@@ -132,7 +132,7 @@ def story_section(db, story_id, week, base_url=None):
     reacts = [r for r in briefs.reactions(docs, facts["quotes"])
               if not quote or (r["document_id"], r["position"]) != (quote["document_id"], quote["position"])]
     reacts = reacts[:MAX_REACTIONS]
-    actions = playbook.takeaways(facts["areas"], facts["specifics"], n=3)
+    actions = playbook.takeaways(facts["areas"], facts["specifics"], n=3, categories=facts["categories"])
     summary_llm, summary_model = llm_hook.rewrite("summary", facts["summary"], facts)
     actions_llm, actions_model = llm_hook.rewrite("msp", "\n".join(actions), facts)
     score, parts = rank_score(facts, week)

@@ -48,6 +48,31 @@ PLAYBOOK = {
     ],
 }
 
+# Stories outside the five areas (a car crash, a biased model, harmful output, a lab's announcement)
+# still get actions that fit them; they do not count as MSP relevance in the digest's ranking.
+OTHER = {
+    "physical-harm": [
+        "List where clients let automation act in the physical world (vehicles, machinery, building or medical systems) and confirm a person can override it.",
+        "Ask which clients run {vendor} systems in this role, and who at each client acts on its safety updates and recalls.",
+        "Add the failure to the client risk register with its owner, and the fallback when the automation is switched off.",
+    ],
+    "bias-discrimination": [
+        "Before a client lets {model} decide about people (hiring, credit, access), test it on the client's own cases and keep a person signing off each decision.",
+        "Keep a record of automated decisions about people and who reviewed them, ready for a complaint or an auditor.",
+        "Ask {vendor} what the model was tested for and on whom; put the answer in the client file.",
+    ],
+    "harmful-content": [
+        "Filter and log what {model} shows customers or staff, and name who at the client handles complaints about it.",
+        "Turn on the vendor's content safeguards on client deployments and check they survive updates.",
+        "Tell clients what the tool can produce before it faces their customers, and get sign-off.",
+    ],
+}
+GENERAL = [  # no category known: a lab's announcement as often as an incident
+    "Note whether any client uses {vendor}'s products in the way this story describes, and who at the client owns that use.",
+    "Record it in the client AI register: what the system does, what it can reach, and where a person checks it.",
+    "Raise it at the next client review if it changes what you recommend or support.",
+]
+
 # Ordered by how specific they are: the first phrase found in the story's text wins, named as a
 # permission an agent can hold.
 PERMISSIONS = [
@@ -110,9 +135,12 @@ def story_specifics(db, story_id, text):
     return found
 
 
-def takeaways(areas, specifics, n=3):
-    """`n` actions, one per area in turn, filled with the story's specifics."""
-    lists = [PLAYBOOK[a] for a in areas] or [PLAYBOOK["vendor-policy"]]
+def takeaways(areas, specifics, n=3, categories=()):
+    """`n` actions, one per area in turn, filled with the story's specifics. A story outside the
+    MSP areas gets the actions for its other categories, else general ones (never a system card
+    for a car crash)."""
+    lists = ([PLAYBOOK[a] for a in areas] or [OTHER[c] for c in dict.fromkeys(categories or ()) if c in OTHER]
+             or [GENERAL])
     out = []
     for k in range(max(len(x) for x in lists)):
         for actions in lists:

@@ -126,3 +126,19 @@ def test_demo_digests_are_truthful(demo_db):
                 assert s["quote"]["text"] in texts
             for sentence in enrich.sentences(s["summary"]):
                 assert sentence in texts
+
+
+def test_demo_actions_fit_stories_outside_the_msp_areas(demo_db):
+    """A car crash or a biased model gets actions for what happened, not advice to read a system card."""
+    from pipeline.database import open_db
+    db = open_db(demo_db)
+    outside = []
+    for week in [r["week"] for r in db.query("select week from digests order by week")]:
+        for s in build_digest(db, week)["stories"]:
+            if not s["areas"]:
+                outside.append(s)
+                assert len(s["actions"]) == 3
+                assert not any("system card" in a for a in s["actions"]), (s["headline"], s["actions"])
+    crashes = [s for s in outside if "physical-harm" in s["tags"]]
+    assert crashes, [s["headline"] for s in outside]
+    assert all("override" in s["actions"][0] for s in crashes)
