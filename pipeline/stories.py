@@ -117,6 +117,42 @@ def parse_time(value):
         return None
 
 
+def iso_published(value):
+    """A record's publication date as ISO 8601 UTC, from the forms feeds and exports use: ISO, RFC 2822
+    ("Thu, 22 May 2025 10:00:00 GMT"), a written date ("May 22, 2025", "22 May 2025") or epoch seconds
+    or milliseconds. None when it names no full day ("2025-05", "2025"): a guessed day would mislead
+    the time kernel more than no date does.
+    """
+    if value is None or str(value).strip() == "":
+        return None
+    s = str(value).strip()
+    if parse_time(s) is not None:
+        return s
+    dt = None
+    if re.fullmatch(r"\d{9,10}(\.\d+)?|\d{12,13}", s):
+        seconds = float(s) / (1000 if len(s) >= 12 and "." not in s else 1)
+        dt = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    else:
+        import email.utils
+        from dateutil import parser as date_parser
+        try:
+            dt = email.utils.parsedate_to_datetime(s)
+        except (TypeError, ValueError, IndexError):
+            try:
+                # Parsed against two different defaults: a field the text lacks shows up as a difference.
+                a = date_parser.parse(s, default=datetime.datetime(2000, 1, 1))
+                b = date_parser.parse(s, default=datetime.datetime(2001, 2, 2))
+            except (ValueError, OverflowError, TypeError):
+                return None
+            if a.date() != b.date():
+                return None
+            dt = a
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=datetime.timezone.utc)
+    dt = dt.astimezone(datetime.timezone.utc)
+    return dt.isoformat(timespec="seconds") if 1990 <= dt.year <= 2100 else None
+
+
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 
 
@@ -754,12 +790,14 @@ def link_targets(rows):
 
 def items_from_records(records):
     """Stream items from plain records {id, title, text, url, source, published[, kind, publisher]}
-    (bench sets, imports), knowing what `process` knows of crawled documents: the kind (from the
+    (bench sets, imports), knowing what `process` knows of crawled documents: the date in ISO form
+    (as the spiders store it; see iso_published), the kind (from the
     URL's host when not given), the publisher (the source), republished copies (near-duplicate
     text; the earlier one is the original) and what a post links to.
     """
     from pipeline.dedup import duplicate_originals
     from pipeline.urls import canonical_url, kind_of_url
+    records = [{**rec, "published": iso_published(rec.get("published"))} for rec in records]
     order = stream_order(records)
     originals = duplicate_originals([records[i].get("text") or "" for i in order])
     duplicate_of = {order[k]: order[o] for k, o in enumerate(originals) if o is not None}
