@@ -38,9 +38,12 @@ CONFIG = {
     "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
     "social_bonus": 0.1,     # posts (kind "social") within social_days of a story's coverage ...
     "social_days": 2.0,      # ... get this lift: they react to it in few words
+    "w_miss": -0.1,          # share of the names and numbers a story keeps using (half its members name them)
+                             # that the document never names: another event of the same kind (another
+                             # ship, another count of pirates). Articles in the story's language only
     "w_year_clash": -0.1,    # the members agree on a year the document never names: same kind
                              # of event, another time (when a date is missing)
-    "join": 0.68,            # join the best story at or above this score, else open a new one
+    "join": 0.66,            # join the best story at or above this score, else open a new one
     "near": 8,               # after a join, the story is checked against this many neighbours:
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
     "rejoin_margin": 0.03,   # ... this much to spare, folds in (it came before the story grew)
@@ -58,7 +61,7 @@ CONFIG = {
 # The weight (CONFIG key) of each feature in a document-story score.
 WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lexavg": "w_lexavg", "key": "w_key",
            "short": "w_short", "time": "time_penalty", "social": "social_bonus", "year_clash": "w_year_clash",
-           "xlang": "w_xlang", "own_pub": "w_own_pub"}
+           "xlang": "w_xlang", "own_pub": "w_own_pub", "miss": "w_miss"}
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*[a-z][\w'-]*|[A-Z]{2,}[\w-]*)\b")
@@ -202,7 +205,7 @@ def is_thin(item):
 
 class _Story:
     __slots__ = ("id", "members", "vsum", "keys", "first", "last", "touched", "closed", "n", "lsum", "slot",
-                 "reported", "years", "langs", "pubs")
+                 "reported", "years", "langs", "pubs", "core")
 
     def __init__(self, sid):
         self.id, self.members, self.keys = sid, [], Counter()
@@ -213,6 +216,7 @@ class _Story:
         self.years = Counter()  # members naming each year (publication year or in the text)
         self.langs = Counter()  # members in each (known) language
         self.pubs = Counter()  # members from each publisher
+        self.core = None  # names half the members name, by share (cached; None when members changed)
 
 
 def _cos_sparse(a, b, idf, norm_b=None):
@@ -313,6 +317,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
 
     doc_terms, doc_keys, doc_time, doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
     doc_years = [None] * n
+    doc_thin = [is_thin(it) for it in items]
     doc_lang = [_language(it) for it in items]
     doc_kind = [it.get("kind") for it in items]
     doc_publisher = [(it.get("publisher") or "").strip().lower() for it in items]
@@ -350,6 +355,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         if story.slot is not None:
             cents[story.slot] = _unit(story.vsum)
         story.n += 1
+        story.core = None
 
     def candidates(t):
         """Retire the stories that went quiet for longer than the window (oldest first)."""
@@ -395,7 +401,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
              "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),
              # Short documents (headlines, posts) score lower against everything: lift them.
              "short": short, "time": 0.0, "social": 0.0,
-             "year_clash": 0.0, "xlang": 0.0,
+             "year_clash": 0.0, "xlang": 0.0, "miss": 0.0,
              # A lab's post against a story of only that lab's posts: another announcement, most likely.
              "own_pub": float(doc_kind[i] in FIRST_PARTY and bool(doc_publisher[i])
                               and s.pubs[doc_publisher[i]] == s.n)}
@@ -404,6 +410,16 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             # still do. How much of what the story's members keep naming does this document name?
             tot = sum(kidf(k) * m for k, m in s.keys.items())
             f["xlang"] = sum(kidf(k) * m for k, m in s.keys.items() if k in doc_keys[i]) / tot if tot else 0.0
+        if s.n >= 2 and not doc_thin[i] and doc_kind[i] != "social" and not (
+                doc_lang[i] and s.langs and s.langs.most_common(1)[0][0] != doc_lang[i]):
+            # An article names the actors, places and figures of its event; one that names none of those its
+            # story's members keep naming reports another event of the same kind. Headlines and posts are
+            # too short to name them, and other languages spell and capitalise them differently.
+            if s.core is None:
+                s.core = {k: m / s.n for k, m in s.keys.items() if m * 2 >= s.n}
+            total = sum(kidf(k) * w for k, w in s.core.items())
+            if total:
+                f["miss"] = sum(kidf(k) * w for k, w in s.core.items() if k not in doc_keys[i]) / total
         t, gap = doc_time[i], None
         if t is not None and s.last is not None:
             gap = max(0.0, s.first - t, t - s.last)
@@ -467,6 +483,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             for k in [k for k, v in c.items() if v <= 1e-9]:
                 del c[k]
         story.n -= 1
+        story.core = None
         times = [doc_time[m] for m in story.members if counted[m] and doc_time[m] is not None]
         story.first, story.last = (min(times), max(times)) if times else (None, None)
         if story.slot is not None:

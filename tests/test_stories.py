@@ -377,6 +377,28 @@ def test_a_dated_follow_up_in_the_next_year_is_judged_by_its_date_not_the_year()
     assert labels[0] == labels[1] == labels[2] != labels[3]
 
 
+def test_an_article_naming_none_of_its_storys_names_reports_another_event():
+    """Three reports name the ship Mysore and 23 pirates; an article that reads alike but names the Sukanya
+    and 26 pirates is another capture. A report naming the Mysore joins; so do a bare headline and a post,
+    which are too short to name anything."""
+    old = [{"id": k, "title": f"Navy frigate stops pirate attack ({k})", "kind": "article",
+            "text": "The navy frigate Mysore answered a distress call and captured 23 pirates who were trying to "
+                    "board the merchant ship Gibe off the coast."} for k in range(3)]
+    other = {"id": "o", "title": "Navy frigate stops pirate attack", "kind": "article",
+             "text": "The navy frigate Sukanya answered a distress call and captured 26 pirates who were trying to "
+                     "board five merchant ships off the coast."}
+    same = dict(other, id="s", text="Sailors from the frigate Mysore boarded the skiffs at dawn; the "
+                                    "pirates surrendered without a fight and were taken to port for questioning.")
+    vectors = np.ones((4, 4), dtype=np.float32) / 2
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "join": 0.92, "w_miss": stories.CONFIG["w_miss"]})
+    labels = cluster_stream(old + [other], vectors, config=cfg)["labels"]
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+    assert len(set(cluster_stream(old + [same], vectors, config=cfg)["labels"])) == 1
+    for short in (dict(other, text=""), dict(other, kind="social")):
+        assert len(set(cluster_stream(old + [short], vectors, config=cfg)["labels"])) == 1
+
+
 def test_an_older_story_lists_a_related_story_that_came_later(tmp_path):
     """Related lists are two-way: a new story near an old one appears on the old one's page too."""
     db = open_db(tmp_path / "r.db")
