@@ -131,7 +131,6 @@ def iso_published(value):
     s = str(value).strip()
     if parse_time(s) is not None:
         return s
-    dt = None
     if re.fullmatch(r"\d{9,10}(\.\d+)?|\d{12,13}", s):
         seconds = float(s) / (1000 if len(s) >= 12 and "." not in s else 1)
         dt = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
@@ -412,9 +411,10 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             f["xlang"] = sum(kidf(k) * m for k, m in s.keys.items() if k in doc_keys[i]) / tot if tot else 0.0
         if s.n >= 2 and not doc_thin[i] and doc_kind[i] != "social" and not (
                 doc_lang[i] and s.langs and s.langs.most_common(1)[0][0] != doc_lang[i]):
-            # An article names the actors, places and figures of its event; one that names none of those its
-            # story's members keep naming reports another event of the same kind. Headlines and posts are
-            # too short to name them, and other languages spell and capitalise them differently.
+            # An article names the actors, places and figures of its event: the more of those its story's
+            # members keep naming it leaves out, the likelier it reports another event of the same kind.
+            # Headlines and posts are too short to name them; other languages spell and capitalise them
+            # differently.
             if s.core is None:
                 s.core = {k: m / s.n for k, m in s.keys.items() if m * 2 >= s.n}
             total = sum(kidf(k) * w for k, w in s.core.items())
