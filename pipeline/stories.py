@@ -38,7 +38,7 @@ CONFIG = {
     "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
     "social_bonus": 0.1,     # posts (kind "social") within social_days of a story's coverage ...
     "social_days": 2.0,      # ... get this lift: they react to it in few words
-    "w_miss": -0.1,          # share of the names and numbers a story keeps using (half its members name them)
+    "w_miss": -0.07,         # share of the names and numbers a story keeps using (half its members name them)
                              # that the document never names: another event of the same kind (another
                              # ship, another count of pirates). Articles in the story's language only
     "w_year_clash": -0.1,    # the members agree on a year the document never names: same kind

@@ -109,3 +109,12 @@ def test_dates_in_the_forms_feeds_and_exports_use_are_read_as_dates():
     assert stream_order(b) == stream_order(a)
     assert [i for i in stream_order(b) if i != 3] == [1, 2, 0]
     assert b[3]["published"] is None
+
+
+def test_orders_reports_ours_over_shuffled_file_orders(tmp_path, capsys):
+    path = write_set(tmp_path / "small-set.jsonl", sample())
+    assert bench.main([str(path), "--json", "--orders", "3"]) == 0
+    orders = json.loads(capsys.readouterr().out)["sets"]["small-set"]["orders"]
+    assert orders["n"] == 3 and 0 <= orders["b3_f1_min"] <= orders["b3_f1_mean"] <= 1
+    assert bench.main([str(path)]) == 0
+    assert "shuffled file orders" not in capsys.readouterr().out  # only when asked

@@ -391,7 +391,9 @@ def test_an_article_naming_none_of_its_storys_names_reports_another_event():
                                     "pirates surrendered without a fight and were taken to port for questioning.")
     vectors = np.ones((4, 4), dtype=np.float32) / 2
     cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
-    cfg.update({"w_c": 1.0, "join": 0.92, "w_miss": stories.CONFIG["w_miss"]})
+    w = stories.CONFIG["w_miss"]
+    # leaving out all three names costs w, leaving out two of them about two thirds of w
+    cfg.update({"w_c": 1.0, "join": 1 + 0.85 * w, "w_miss": w})
     labels = cluster_stream(old + [other], vectors, config=cfg)["labels"]
     assert labels[0] == labels[1] == labels[2] != labels[3]
     assert len(set(cluster_stream(old + [same], vectors, config=cfg)["labels"])) == 1
