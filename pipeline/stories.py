@@ -121,36 +121,13 @@ def parse_time(value):
 
 
 def iso_published(value):
-    """A record's publication date as ISO 8601 UTC, from the forms feeds and exports use: ISO, RFC 2822
-    ("Thu, 22 May 2025 10:00:00 GMT"), a written date ("May 22, 2025", "22 May 2025") or epoch seconds
-    or milliseconds. None when it names no full day ("2025-05", "2025"): a guessed day would mislead
-    the time kernel more than no date does.
-    """
-    if value is None or str(value).strip() == "":
+    """A record's publication date as ISO 8601 UTC (see pipeline.dates.parse_date), or None."""
+    if value is not None and parse_time(value) is not None:
+        return str(value).strip()
+    from pipeline.dates import parse_date
+    dt = parse_date(value)
+    if dt is None:
         return None
-    s = str(value).strip()
-    if parse_time(s) is not None:
-        return s
-    if re.fullmatch(r"\d{9,10}(\.\d+)?|\d{12,13}", s):
-        seconds = float(s) / (1000 if len(s) >= 12 and "." not in s else 1)
-        dt = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
-    else:
-        import email.utils
-        from dateutil import parser as date_parser
-        try:
-            dt = email.utils.parsedate_to_datetime(s)
-        except (TypeError, ValueError, IndexError):
-            try:
-                # Parsed against two different defaults: a field the text lacks shows up as a difference.
-                a = date_parser.parse(s, default=datetime.datetime(2000, 1, 1))
-                b = date_parser.parse(s, default=datetime.datetime(2001, 2, 2))
-            except (ValueError, OverflowError, TypeError):
-                return None
-            if a.date() != b.date():
-                return None
-            dt = a
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=datetime.timezone.utc)
     dt = dt.astimezone(datetime.timezone.utc)
     return dt.isoformat(timespec="seconds") if 1990 <= dt.year <= 2100 else None
 
@@ -615,7 +592,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         elif link is not None and labels[link] is not None:
             target = objs[resolve(labels[link])]
         passive = False
-        if doc_publisher[i] and doc_time[i] is not None and is_thin(it) and (target is None or preset):
+        if doc_publisher[i] and doc_time[i] is not None and doc_thin[i] and (target is None or preset):
             card = _launch_story(i, cards.get(doc_publisher[i], ()), doc_time)
             if card is not None and (target is None or resolve(labels[card]) == target.id):
                 # Carried along (replayed as placed), and it goes where its card goes.

@@ -7,7 +7,8 @@ import time
 
 import lxml.html
 import trafilatura
-from dateutil import parser as date_parser
+
+from pipeline.dates import parse_date
 
 BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
               "blockquote", "pre", "section", "article", "figure", "figcaption", "table", "hr"}
@@ -90,7 +91,9 @@ def iso_utc(value):
                     dt = dt.replace(tzinfo=datetime.timezone(sign * datetime.timedelta(
                         hours=int(tail[1:3]), minutes=int(tail[3:5]))))
             else:
-                dt = date_parser.parse(s)
+                dt = parse_date(s)
+                if dt is None:
+                    return None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=datetime.timezone.utc)
         dt = dt.astimezone(datetime.timezone.utc).replace(microsecond=0)
