@@ -43,7 +43,11 @@ CONFIG = {
                              # ship, another count of pirates). Articles in the story's language only
     "w_year_clash": -0.1,    # the members agree on a year the document never names: same kind
                              # of event, another time (when a date is missing)
-    "join": 0.66,            # join the best story at or above this score, else open a new one
+    "join": 0.68,            # join the best story at or above this score, else open a new one
+    "fold": 0.5,             # at the next refine, a story of at most fold_max documents folds into the
+    "fold_margin": 0.02,     # ... bigger story that takes each of its members at this score, this much
+    "fold_max": 2,           # ... ahead of any other story, and (when dated) within fold_days of its
+    "fold_days": 10.0,       # ... coverage (see fold)
     "near": 8,               # after a join, the story is checked against this many neighbours:
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
     "rejoin_margin": 0.03,   # ... this much to spare, folds in (it came before the story grew)
@@ -68,7 +72,9 @@ _CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*[a-z][\w'-]*|[A-Z]{2,}[\w-]
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]+")
 _NUM = re.compile(r"\b\d[\d,.:]*\d\b|\b\d{2,}\b")
 _ROUNDUP = re.compile(r"\b(round-?up|week in review|this week in|newsletter|weekly digest|news digest|"
-                      r"links? for|what we'?re reading|daily brief(ing)?|top stories)\b", re.I)
+                      r"links? for|what we'?re reading|daily brief(ing)?|top stories|"
+                      r"(year|month|(19|20)\d\d) in review|^(the )?top \d+(?![%.,\d])|"
+                      r"\d+ (\w+ ){0,2}(failures|fails|blunders|fiascos))\b", re.I)
 
 
 def _stopwords():
@@ -486,17 +492,68 @@ def _cluster_stream(items, vectors, config=None, timings=None):
                 story = objs.get(resolve(sid))
                 if story is None or story.closed or story.slot is None:
                     continue
-                sims = cents @ cents[story.slot]
-                sims[~live] = -2.0
-                k = min(cfg["near"] + 1, cap_rows)
-                rows = [r for r in np.argpartition(-sims, k - 1)[:k] if live[r] and owner[r] is not story]
-                neighbours = [owner[r] for r in rows if not owner[r].closed]
+                neighbours = neighbours_of(story)
                 moved += sum(reconsider(i, story, neighbours, settled) for i in movable(story, neighbours))
                 for other in neighbours:
                     moved += sum(reconsider(i, other, [story], settled) for i in movable(other, [story]))
             if not moved:
                 break
+        fold(touched)
         touched.clear()
+
+    def fold(touched):
+        """Deferred decisions: a story of at most fold_max documents, new or near a story new documents
+        joined, folds into the bigger story that takes each of its members at fold or more, ahead of
+        every other story by fold_margin.
+
+        A document short of join opens a story of its own: at that moment it may be the first report
+        of a look-alike event. When nothing (or one document) has followed it by the next refine, and
+        one bigger story stands out for each of its members, it is more likely coverage of that story
+        than an event of its own. The join threshold can then stay strict where look-alikes meet.
+        """
+        small = set()
+        for sid in touched:
+            story = objs.get(resolve(sid))
+            if story is None or story.closed or story.slot is None:
+                continue
+            if len(story.members) <= cfg["fold_max"]:
+                small.add(story.id)
+            else:
+                small.update(s.id for s in neighbours_of(story) if len(s.members) <= cfg["fold_max"])
+        for sid in sorted(small, key=born.get):
+            story = objs[sid]
+            if story.closed or story.slot is None or any(items[i].get("link") is not None for i in story.members):
+                continue
+            targets = {fold_target(i, story) for i in story.members}
+            if len(targets) == 1 and None not in targets:
+                merge(targets.pop(), story)
+
+    def fold_target(i, story):
+        """The bigger story that takes member i of story at fold or more, by fold_margin over the rest."""
+        rows, c, mx = dense_scores(i)
+        scored = sorted(((score(i, owner[r], cr, mr), -k) for k, (r, cr, mr) in enumerate(zip(rows, c, mx))
+                         if owner[r] is not story), reverse=True)
+        if not scored:
+            return None
+        (best, k), rival = scored[0], scored[1][0] if len(scored) > 1 else 0.0
+        target = owner[rows[-k]]
+        if target.n <= story.n or best < cfg["fold"] or best < rival + cfg["fold_margin"]:
+            return None
+        if features(i, target, c[-k], mx[-k])["own_pub"]:
+            return None  # a lab's post among its own posts: another announcement, not late coverage
+        t = doc_time[i]
+        if t is not None and target.last is not None and \
+                max(0.0, target.first - t, t - target.last) > cfg["fold_days"]:
+            return None  # weeks after a story went quiet, a report is a new event of its kind
+        return target
+
+    def neighbours_of(story):
+        """The live stories whose centroids are closest to story's (at most near)."""
+        sims = cents @ cents[story.slot]
+        sims[~live] = -2.0
+        k = min(cfg["near"] + 1, cap_rows)
+        rows = [r for r in np.argpartition(-sims, k - 1)[:k] if live[r] and owner[r] is not story]
+        return [owner[r] for r in rows if not owner[r].closed]
 
     def movable(source, targets):
         """Members of source worth scoring against targets: the centroid of one of them is about as

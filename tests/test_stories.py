@@ -26,6 +26,10 @@ def insert(db, rows, start=1, **extra):
             "published": r.get("published"), "content_hash": f"c{k}", **extra, **r.get("db", {})})
 
 
+# The decision a document gets on arrival, without the fold's deferred second look (tested on its own).
+AT_ARRIVAL = {"fold": 2.0}
+
+
 def story_map(db):
     return {r["id"]: r["story_id"] for r in db.query("SELECT id, story_id FROM documents")}
 
@@ -179,6 +183,12 @@ def test_roundup_stays_alone():
              {"id": 3, "title": "Starbucks schedules again", "text": "x"}]
     labels = cluster_stream(items, v)["labels"]
     assert labels[0] == labels[2] != labels[1]
+    # Year-end lists and "top N" lists cover many events too; a headline with a number is not one.
+    for title, alone in [("2018 in Review: 10 AI Failures", True), ("Top 5 AI Failures From 2017", True),
+                         ("The 5 worst AI fails of the year", True), ("Starbucks schedules: the top 3 complaints", False),
+                         ("Starbucks schedules hit 1,200 baristas", False)]:
+        labels = cluster_stream([items[0], dict(items[1], title=title), items[2]], v)["labels"]
+        assert (labels[1] != labels[0]) is alone, title
 
 
 def test_a_post_the_coverage_quotes_joins_that_story_without_reshaping_it():
@@ -234,8 +244,40 @@ def test_a_lone_document_rejoins_a_story_that_grew_toward_it():
     grown = story_id_for(items[1])
     assert out["labels"] == [grown] * 4
     assert out["redirects"] == {story_id_for(items[0]): grown}  # the grown story keeps its id
-    alone = cluster_stream(items, vectors, config={**cfg, "rejoin_max": 0})["labels"]
+    alone = cluster_stream(items, vectors, config={**cfg, "rejoin_max": 0, **AT_ARRIVAL})["labels"]
     assert alone[0] != alone[1] == alone[2] == alone[3]
+
+
+def _fold_stream(y_published="2025-05-20"):
+    """Story S (a, b, c at 0, 5, 10 degrees) and story T (d, e, f at 80, 85, 90); then x at 45
+    degrees (average cos 0.76 to both S and T) and y at -30 (0.82 to S, nothing near T).
+
+    Average link only, join 0.95: neither y nor x joins anything when it arrives.
+    """
+    import math
+    deg = lambda d: [math.cos(math.radians(d)), math.sin(math.radians(d))]
+    angles = {"a": 0, "b": 5, "c": 10, "d": 80, "e": 85, "f": 90, "x": 45, "y": -30}
+    items = [{"id": k, "url": f"https://news.example/{k}", "title": k, "text": "",
+              "published": y_published if k == "y" else "2025-05-20"} for k in angles]
+    vectors = np.array([deg(a) for a in angles.values()], dtype=np.float32)
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_avg": 1.0, "join": 0.95, "merge": 0.99, "fold": 0.75, "time_penalty": 0.0,
+                "social_bonus": 0.0})
+    return items, vectors, cfg
+
+
+def test_a_lone_report_nothing_followed_folds_into_the_one_story_that_stands_out():
+    items, vectors, cfg = _fold_stream()
+    s, t = story_id_for(items[0]), story_id_for(items[3])
+    out = cluster_stream(items, vectors, config=cfg)
+    # y folds into S (which keeps its id); x is as close to T as to S, so it stays alone.
+    x, y = story_id_for(items[6]), story_id_for(items[7])
+    assert out["labels"] == [s] * 3 + [t] * 3 + [x, s]
+    assert out["redirects"] == {y: s}
+    # Without the fold y stays a story of its own; weeks after S went quiet it is a new event.
+    assert cluster_stream(items, vectors, config={**cfg, "fold": 1.1})["labels"][7] == y
+    items, vectors, cfg = _fold_stream(y_published="2025-06-19")
+    assert cluster_stream(items, vectors, config=cfg)["labels"][7] == y
 
 
 def _second_thoughts_stream():
@@ -353,7 +395,7 @@ def test_same_kind_of_event_in_another_year_opens_its_own_story():
     vectors = np.ones((4, 4), dtype=np.float32) / 2
     vectors[3] = np.array([0.55, 0.45, 0.5, 0.5]) / np.linalg.norm([0.55, 0.45, 0.5, 0.5])
     cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
-    cfg.update({"w_c": 1.0, "join": 0.95, "w_year_clash": stories.CONFIG["w_year_clash"]})
+    cfg.update({"w_c": 1.0, "join": 0.95, "w_year_clash": stories.CONFIG["w_year_clash"], **AT_ARRIVAL})
     labels = cluster_stream(old + [new], vectors, config=cfg)["labels"]
     assert labels[0] == labels[1] == labels[2] != labels[3]
     same = cluster_stream(old + [dict(new, text=new["text"].replace("2011", "2008"))], vectors, config=cfg)["labels"]
@@ -370,7 +412,7 @@ def test_a_dated_follow_up_in_the_next_year_is_judged_by_its_date_not_the_year()
            "text": "After months of complaints, the chain says from March 2026 baristas get a week's notice."}
     vectors = np.ones((4, 4), dtype=np.float32) / 2
     cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
-    cfg.update({"w_c": 1.0, "join": 0.92, "w_year_clash": stories.CONFIG["w_year_clash"]})
+    cfg.update({"w_c": 1.0, "join": 0.92, "w_year_clash": stories.CONFIG["w_year_clash"], **AT_ARRIVAL})
     assert len(set(cluster_stream(old + [new], vectors, config=cfg)["labels"])) == 1
     undated = [dict(it, published=None) for it in old + [new]]
     labels = cluster_stream(undated, vectors, config=cfg)["labels"]
@@ -393,7 +435,7 @@ def test_an_article_naming_none_of_its_storys_names_reports_another_event():
     cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
     w = stories.CONFIG["w_miss"]
     # leaving out all three names costs w, leaving out two of them about two thirds of w
-    cfg.update({"w_c": 1.0, "join": 1 + 0.85 * w, "w_miss": w})
+    cfg.update({"w_c": 1.0, "join": 1 + 0.85 * w, "w_miss": w, **AT_ARRIVAL})
     labels = cluster_stream(old + [other], vectors, config=cfg)["labels"]
     assert labels[0] == labels[1] == labels[2] != labels[3]
     assert len(set(cluster_stream(old + [same], vectors, config=cfg)["labels"])) == 1
@@ -447,7 +489,7 @@ def test_coverage_in_another_language_joins_by_the_names_it_shares():
     vectors = encode([f"{t}. {x}" for t, x in docs], progress=False)
     labels = cluster_stream(items, vectors)["labels"]
     assert labels[0] == labels[1] == labels[2] == labels[3] != labels[4]
-    alone = cluster_stream(items, vectors, config={"w_xlang": 0.0})["labels"]
+    alone = cluster_stream(items, vectors, config={"w_xlang": 0.0, **AT_ARRIVAL})["labels"]
     assert alone[3] != alone[0]
 
 
