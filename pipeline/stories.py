@@ -46,8 +46,8 @@ CONFIG = {
     "join": 0.68,            # join the best story at or above this score, else open a new one
     "fold": 0.5,             # at the next refine, a story of at most fold_max documents folds into the
     "fold_margin": 0.02,     # ... bigger story that takes each of its members at this score, this much
-    "fold_max": 2,           # ... ahead of any other story, and (when dated) within fold_days of its
-    "fold_days": 10.0,       # ... coverage (see fold)
+    "fold_max": 2,           # ... ahead of any other story, and (when dated) within tau_days of its
+                             # ... coverage (see fold)
     "near": 8,               # after a join, the story is checked against this many neighbours:
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
     "rejoin_margin": 0.03,   # ... this much to spare, folds in (it came before the story grew)
@@ -367,6 +367,20 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         sims = vectors[np.concatenate(mems)] @ v
         return pre, c_all[pre], np.maximum.reduceat(sims, offsets)
 
+    def shortlist(i):
+        """Document i's candidate stories, closest first: the topk live stories by dense similarity,
+        each with its centroid and max-link cosine."""
+        rows, c, mx = dense_scores(i)
+        if not len(rows):
+            return []
+        return [(owner[rows[j]], float(c[j]), float(mx[j]))
+                for j in np.argsort(-np.maximum(c, mx), kind="stable")[:cfg["topk"]]]
+
+    def gap_days(i, s):
+        """Days between document i and story s's coverage (0 inside it), or None when either is undated."""
+        t = doc_time[i]
+        return None if t is None or s.last is None else max(0.0, s.first - t, t - s.last)
+
     def sampled(story):
         """The members max-link looks at: the first and the latest, at most member_cap."""
         m, cap = story.members, cfg["member_cap"]
@@ -403,9 +417,8 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             total = sum(kidf(k) * w for k, w in s.core.items())
             if total:
                 f["miss"] = sum(kidf(k) * w for k, w in s.core.items() if k not in doc_keys[i]) / total
-        t, gap = doc_time[i], None
-        if t is not None and s.last is not None:
-            gap = max(0.0, s.first - t, t - s.last)
+        gap = gap_days(i, s)
+        if gap is not None:
             f["time"] = -(1 - math.exp(-gap / cfg["tau_days"]))
             # A post is a reaction: within a story's burst it needs less evidence to join it.
             f["social"] = float(doc_kind[i] == "social" and gap <= cfg["social_days"])
@@ -486,22 +499,23 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         member stays, and a story's last member never moves (it is a story of its own).
         """
         settled = set()  # moved once in this call: no document goes back and forth
+        near_of = {}  # story id -> its neighbours, as the last pass found them (the fold uses them too)
         for _ in range(cfg["refine_passes"]):
             moved = 0
             for sid in sorted(touched):
                 story = objs.get(resolve(sid))
                 if story is None or story.closed or story.slot is None:
                     continue
-                neighbours = neighbours_of(story)
+                neighbours = near_of[story.id] = neighbours_of(story)
                 moved += sum(reconsider(i, story, neighbours, settled) for i in movable(story, neighbours))
                 for other in neighbours:
                     moved += sum(reconsider(i, other, [story], settled) for i in movable(other, [story]))
             if not moved:
                 break
-        fold(touched)
+        fold(touched, near_of)
         touched.clear()
 
-    def fold(touched):
+    def fold(touched, near_of):
         """Deferred decisions: a story of at most fold_max documents, new or near a story new documents
         joined, folds into the bigger story that takes each of its members at fold or more, ahead of
         every other story by fold_margin.
@@ -519,31 +533,31 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             if len(story.members) <= cfg["fold_max"]:
                 small.add(story.id)
             else:
-                small.update(s.id for s in neighbours_of(story) if len(s.members) <= cfg["fold_max"])
+                neighbours = near_of.get(story.id) or neighbours_of(story)
+                small.update(s.id for s in neighbours if len(s.members) <= cfg["fold_max"])
         for sid in sorted(small, key=born.get):
             story = objs[sid]
-            if story.closed or story.slot is None or any(items[i].get("link") is not None for i in story.members):
-                continue
+            if story.closed or story.slot is None or len(story.members) > cfg["fold_max"] or \
+                    any(items[i].get("link") is not None for i in story.members):
+                continue  # (one that took in another small story meanwhile is no longer small)
             targets = {fold_target(i, story) for i in story.members}
             if len(targets) == 1 and None not in targets:
                 merge(targets.pop(), story)
 
     def fold_target(i, story):
         """The bigger story that takes member i of story at fold or more, by fold_margin over the rest."""
-        rows, c, mx = dense_scores(i)
-        scored = sorted(((score(i, owner[r], cr, mr), -k) for k, (r, cr, mr) in enumerate(zip(rows, c, mx))
-                         if owner[r] is not story), reverse=True)
-        if not scored:
+        cands = sorted(((score(i, st, c, mx), k, st, c, mx) for k, (st, c, mx) in enumerate(shortlist(i))
+                        if st is not story), key=lambda x: (-x[0], x[1]))
+        if not cands:
             return None
-        (best, k), rival = scored[0], scored[1][0] if len(scored) > 1 else 0.0
-        target = owner[rows[-k]]
+        best, _, target, c, mx = cands[0]
+        rival = cands[1][0] if len(cands) > 1 else 0.0
         if target.n <= story.n or best < cfg["fold"] or best < rival + cfg["fold_margin"]:
             return None
-        if features(i, target, c[-k], mx[-k])["own_pub"]:
+        if features(i, target, c, mx)["own_pub"]:
             return None  # a lab's post among its own posts: another announcement, not late coverage
-        t = doc_time[i]
-        if t is not None and target.last is not None and \
-                max(0.0, target.first - t, t - target.last) > cfg["fold_days"]:
+        gap = gap_days(i, target)
+        if gap is not None and gap > cfg["tau_days"]:
             return None  # weeks after a story went quiet, a report is a new event of its kind
         return target
 
@@ -657,19 +671,15 @@ def _cluster_stream(items, vectors, config=None, timings=None):
                 target, passive = objs[resolve(labels[card])], True
         if target is None and not _ROUNDUP.search(it.get("title") or ""):
             candidates(doc_time[i])
-            rows, c, mx = dense_scores(i)
-            if len(rows):
-                top = np.argsort(-np.maximum(c, mx), kind="stable")[:cfg["topk"]]
-                if doc_kind[i] == "social":
-                    # A post the coverage quotes word for word is a reaction within that story.
-                    quoted = _quoted_in(items, i, [owner[rows[j]] for j in top], cfg["member_cap"], plain_texts)
-                    if quoted is not None:
-                        target = quoted
-            if target is None and len(rows):
-                best, j = max(((score(i, owner[rows[j]], c[j], mx[j]), -j) for j in top))
+            cands = shortlist(i)
+            if cands and doc_kind[i] == "social":
+                # A post the coverage quotes word for word is a reaction within that story.
+                target = _quoted_in(items, i, [st for st, _, _ in cands], cfg["member_cap"], plain_texts)
+            if target is None and cands:
+                best, k = max((score(i, st, c, mx), -k) for k, (st, c, mx) in enumerate(cands))
                 if best >= cfg["join"]:
-                    target = owner[rows[-j]]
-                near = [owner[rows[k]] for k in top[:cfg["near"]]]
+                    target = cands[-k][0]
+                near = [st for st, _, _ in cands[:cfg["near"]]]
         if target is None:
             sid = story_id_for(it)
             while sid in stories or sid in redirects:  # same founding URL twice (should not happen)

@@ -278,6 +278,10 @@ def test_a_lone_report_nothing_followed_folds_into_the_one_story_that_stands_out
     assert cluster_stream(items, vectors, config={**cfg, "fold": 1.1})["labels"][7] == y
     items, vectors, cfg = _fold_stream(y_published="2025-06-19")
     assert cluster_stream(items, vectors, config=cfg)["labels"][7] == y
+    # A lab's post does not fold into a story of only that lab's posts: it is another announcement.
+    items, vectors, cfg = _fold_stream()
+    lab = [dict(it, kind="blog", publisher="Lab") if it["id"] in "abcy" else it for it in items]
+    assert cluster_stream(lab, vectors, config=cfg)["labels"][7] == y
 
 
 def _second_thoughts_stream():
