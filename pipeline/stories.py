@@ -187,7 +187,7 @@ def is_thin(item):
 
 class _Story:
     __slots__ = ("id", "members", "vsum", "keys", "first", "last", "touched", "closed", "n", "lsum", "slot",
-                 "reported", "years", "langs", "pubs", "core")
+                 "reported", "years", "langs", "pubs", "core", "lv", "ll")
 
     def __init__(self, sid):
         self.id, self.members, self.keys = sid, [], Counter()
@@ -197,6 +197,7 @@ class _Story:
         self.reported = False  # has a member that is not a social post
         self.years = Counter()  # members naming each year (publication year or in the text)
         self.langs = Counter()  # members in each (known) language
+        self.lv, self.ll = {}, {}  # per known language: its members' vector sum and unit tf-idf sum
         self.pubs = Counter()  # members from each publisher
         self.core = None  # names half the members name, by share (cached; None when members changed)
 
@@ -324,7 +325,10 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         story.keys.update(doc_keys[i])
         story.years.update(doc_years[i])
         if doc_lang[i]:
-            story.langs[doc_lang[i]] += 1
+            lang = doc_lang[i]
+            story.langs[lang] += 1
+            story.lv[lang] = vectors[i].copy() if lang not in story.lv else story.lv[lang] + vectors[i]
+            story.ll.setdefault(lang, Counter()).update(doc_unit[i])
         story.pubs[doc_publisher[i]] += 1
         t = doc_time[i]
         if t is not None:
@@ -388,12 +392,13 @@ def _cluster_stream(items, vectors, config=None, timings=None):
 
     def features(i, s, c, mx):
         """Evidence that document i belongs to story s, each roughly in [0, 1]."""
-        avg = float(vectors[i] @ s.vsum) / s.n
+        vsum, lsum, n_in, foreign = in_language(i, s)
+        avg = float(vectors[i] @ vsum) / n_in
         # A lab's own post gets no lift: its title names a product or a programme, not an event, and a
         # title-only one is placed by its context (see _launch_story) or by strong evidence.
         short = 0.0 if doc_kind[i] in FIRST_PARTY else 1 / math.sqrt(len(doc_terms[i]) + 1)
         f = {"c": float(c), "mx": float(mx), "avg": avg,
-             "lexavg": sum(w * s.lsum[t] for t, w in doc_unit[i].items() if t in s.lsum) / s.n,
+             "lexavg": sum(w * lsum(t) for t, w in doc_unit[i].items() if t in s.lsum) / n_in,
              "key": _key_overlap(doc_keys[i], s.keys, kidf, s.n if cfg["key_avg"] else None),
              # Short documents (headlines, posts) score lower against everything: lift them.
              "short": short, "time": 0.0, "social": 0.0,
@@ -401,13 +406,12 @@ def _cluster_stream(items, vectors, config=None, timings=None):
              # A lab's post against a story of only that lab's posts: another announcement, most likely.
              "own_pub": float(doc_kind[i] in FIRST_PARTY and bool(doc_publisher[i])
                               and s.pubs[doc_publisher[i]] == s.n)}
-        if doc_lang[i] and s.langs and s.langs.most_common(1)[0][0] != doc_lang[i]:
+        if foreign:
             # Another language: the model and the vocabulary see little in common, names and numbers
             # still do. How much of what the story's members keep naming does this document name?
             tot = sum(kidf(k) * m for k, m in s.keys.items())
             f["xlang"] = sum(kidf(k) * m for k, m in s.keys.items() if k in doc_keys[i]) / tot if tot else 0.0
-        if s.n >= 2 and not doc_thin[i] and doc_kind[i] != "social" and not (
-                doc_lang[i] and s.langs and s.langs.most_common(1)[0][0] != doc_lang[i]):
+        if s.n >= 2 and not doc_thin[i] and doc_kind[i] != "social" and not foreign:
             # An article names the actors, places and figures of its event: the more of those its story's
             # members keep naming it leaves out, the likelier it reports another event of the same kind.
             # Headlines and posts are too short to name them; other languages spell and capitalise them
@@ -429,6 +433,21 @@ def _cluster_stream(items, vectors, config=None, timings=None):
             f["year_clash"] = float(bool(doc_years[i]) and not any(s.years[y] * 2 > s.n for y in doc_years[i])
                                     and any(c * 2 > s.n for c in s.years.values()))
         return f
+
+    def in_language(i, s):
+        """What document i is read against in story s: (vector sum, tf-idf sum of a term, members,
+        foreign). A story covered in several languages is read, in its main language, without its
+        members in the others: they would dilute the average links (the model and the vocabulary
+        see little in common across languages). A document in another language than the story's
+        main one reads all of it, and is foreign (see the xlang feature)."""
+        lang = doc_lang[i]
+        if not lang or not s.langs or (len(s.langs) == 1 and lang in s.langs):
+            return s.vsum, s.lsum.__getitem__, s.n, False
+        if s.langs.most_common(1)[0][0] != lang:
+            return s.vsum, s.lsum.__getitem__, s.n, True
+        others = [x for x in s.langs if x != lang]
+        return (s.vsum - sum(s.lv[x] for x in others), lambda t: s.lsum[t] - sum(s.ll[x][t] for x in others),
+                s.n - sum(s.langs[x] for x in others), False)
 
     def score(i, s, c, mx):
         return sum(cfg[WEIGHTS[k]] * v for k, v in features(i, s, c, mx).items())
@@ -473,7 +492,14 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         story.keys.subtract(doc_keys[i])
         story.years.subtract(doc_years[i])
         if doc_lang[i]:
-            story.langs[doc_lang[i]] -= 1
+            lang = doc_lang[i]
+            story.langs[lang] -= 1
+            if story.langs[lang] <= 0:
+                story.lv.pop(lang, None)
+                story.ll.pop(lang, None)
+            else:
+                story.lv[lang] = story.lv[lang] - vectors[i]
+                story.ll[lang].subtract(doc_unit[i])
         story.pubs[doc_publisher[i]] -= 1
         for c in (story.lsum, story.keys, story.years, story.langs, story.pubs):
             for k in [k for k, v in c.items() if v <= 1e-9]:
@@ -537,10 +563,15 @@ def _cluster_stream(items, vectors, config=None, timings=None):
                 small.update(s.id for s in neighbours if len(s.members) <= cfg["fold_max"])
         for sid in sorted(small, key=born.get):
             story = objs[sid]
-            if story.closed or story.slot is None or len(story.members) > cfg["fold_max"] or \
-                    any(items[i].get("link") is not None for i in story.members):
+            if story.closed or story.slot is None or len(story.members) > cfg["fold_max"]:
                 continue  # (one that took in another small story meanwhile is no longer small)
-            targets = {fold_target(i, story) for i in story.members}
+            # A copy or reply goes where its original goes: only originals are judged, and a story
+            # holding a copy of a document elsewhere stays (that is the stream's own decision).
+            judged = [i for i in story.members if items[i].get("link") is None]
+            if not judged or any(labels[items[i]["link"]] != story.id for i in story.members
+                                 if items[i].get("link") is not None):
+                continue
+            targets = {fold_target(i, story) for i in judged}
             if len(targets) == 1 and None not in targets:
                 merge(targets.pop(), story)
 

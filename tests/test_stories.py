@@ -284,6 +284,33 @@ def test_a_lone_report_nothing_followed_folds_into_the_one_story_that_stands_out
     assert cluster_stream(lab, vectors, config=cfg)["labels"][7] == y
 
 
+def test_a_report_and_its_copy_fold_together():
+    """A republished copy follows its original: the pair is judged by the original and folds as one."""
+    items, vectors, cfg = _fold_stream()
+    copy = dict(items[7], id="y2", url="https://mirror.example/y", link=7)
+    out = cluster_stream(items + [copy], np.vstack([vectors, vectors[7:8]]), config=cfg)
+    assert out["labels"][7] == out["labels"][8] == story_id_for(items[0])
+
+
+def test_a_storys_members_in_other_languages_do_not_dilute_it_for_its_main_one():
+    """Story S: three English reports and two German ones, which the English model places far from
+    them (60 degrees). An English report e, 10 degrees from the English ones, is read against them
+    alone and joins S; against all five (average cos 0.85) it would fall short of join."""
+    import math
+    deg = lambda d: [math.cos(math.radians(d)), math.sin(math.radians(d))]
+    angles = {"a1": 0, "a2": 0, "a3": 0, "b1": 60, "b2": 60, "e": 10}
+    items = [{"id": k, "url": f"https://news.example/{k}", "title": k, "text": "", "published": "2025-05-20",
+              "lang": "de" if k.startswith("b") else "en", **({"story": "s-1"} if k != "e" else {})}
+             for k in angles]
+    vectors = np.array([deg(a) for a in angles.values()], dtype=np.float32)
+    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg.update({"w_avg": 1.0, "join": 0.9, "time_penalty": 0.0, "social_bonus": 0.0, **AT_ARRIVAL})
+    assert cluster_stream(items, vectors, config=cfg)["labels"] == ["s-1"] * 6
+    # The same story all in English: e is read against all five and opens a story of its own.
+    english = [dict(it, lang="en") for it in items]
+    assert cluster_stream(english, vectors, config=cfg)["labels"][5] != "s-1"
+
+
 def _second_thoughts_stream():
     """b comes early and joins a's story; c, d, e then form a story that fits b better.
 
