@@ -889,7 +889,9 @@ def items_from_records(records):
     """
     from pipeline.dedup import duplicate_originals
     from pipeline.urls import canonical_url, kind_of_url
-    records = [{**rec, "published": iso_published(rec.get("published"))} for rec in records]
+    from pipeline.dates import url_date
+    records = [{**rec, "published": iso_published(rec.get("published")) or url_date(rec.get("url"))}
+               for rec in records]
     order = stream_order(records)
     originals = duplicate_originals([records[i].get("text") or "" for i in order])
     duplicate_of = {order[k]: order[o] for k, o in enumerate(originals) if o is not None}

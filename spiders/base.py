@@ -6,8 +6,9 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from pipeline.dates import url_date
 from pipeline.urls import canonical_url
-from spiders.extract import looks_binary
+from spiders.extract import iso_utc, looks_binary
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,8 @@ class SourceSpider(scrapy.Spider):
             "extra": fields.pop("extra", None) or {},
         }
         item["extra"].update(fields)
+        if not item["published"]:  # a page or entry without a date: the day its address files it under
+            item["published"] = iso_utc(url_date(item["canonical_url"] or url))
         return item
 
     def skip(self, url, reason, fatal=False, refused=False):

@@ -111,6 +111,22 @@ def test_dates_in_the_forms_feeds_and_exports_use_are_read_as_dates():
     assert b[3]["published"] is None
 
 
+def test_an_undated_record_takes_the_day_its_url_files_it_under():
+    """As a crawl would: page date extractors read /2013/02/07/ and /2013/feb/05/ in news addresses."""
+    from pipeline.dates import url_date
+    from pipeline.stories import items_from_records
+    records = [{"id": k, "story_id": "s", "title": "t", "text": "", "url": url, "published": published}
+               for k, (url, published) in enumerate([
+                   ("https://www.forbes.com/sites/x/2013/02/07/is-google-racist/#5e5e", None),
+                   ("https://www.theguardian.com/commentisfree/2013/feb/05/can-googling-be-racist", None),
+                   ("https://news.example/2013/02/ad-delivery", None),  # a month names no day
+                   ("https://news.example/2013/02/31/no-such-day", None),
+                   ("https://news.example/2013/02/07/dated", "2013-02-08T10:00:00+00:00")])]
+    assert [it["published"] for it in items_from_records(records)] == [
+        "2013-02-07", "2013-02-05", None, None, "2013-02-08T10:00:00+00:00"]
+    assert url_date("https://news.example/story?from=/2013/02/07/") is None  # the path only
+
+
 def test_orders_reports_ours_over_shuffled_file_orders(tmp_path, capsys):
     path = write_set(tmp_path / "small-set.jsonl", sample())
     assert bench.main([str(path), "--json", "--orders", "3"]) == 0

@@ -62,6 +62,20 @@ def test_json_feed():
     assert "Zipline" in first["text"] and "<img" not in first["text"]
 
 
+def test_an_entry_without_a_date_takes_the_day_its_address_files_it_under():
+    import json
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "1", "url": "https://news.example/2025/06/20/agents-blackmail/", "title": "Filed by day",
+         "content_text": "Anthropic's study found models resorting to blackmail in stress tests."},
+        {"id": "2", "url": "https://news.example/2025/06/agents-again/", "title": "Filed by month",
+         "content_text": "A month names no day, so this entry stays undated."},
+        {"id": "3", "url": "https://news.example/2025/06/20/dated/", "title": "Dated",
+         "date_published": "2025-06-21T09:00:00Z", "content_text": "Its own date wins over its address."}]}
+    s = spider("feed", url="https://news.example/feed.json", follow="never")
+    docs = items(run_callback(s.parse, response(s.source["url"], json.dumps(feed).encode(), "application/json")))
+    assert [d["published"] for d in docs] == ["2025-06-20T00:00:00+00:00", None, "2025-06-21T09:00:00+00:00"]
+
+
 def test_not_modified_entry_yields_nothing():
     s = spider("feed", url="https://example.com/feed.xml")
     assert run_callback(s.parse, response(s.source["url"], b"", status=304)) == []
