@@ -43,14 +43,14 @@ CONFIG = {
                              # ship, another count of pirates). Articles in the story's language only
     "w_year_clash": -0.1,    # the members agree on a year the document never names: same kind
                              # of event, another time (when a date is missing)
-    "join": 0.68,            # join the best story at or above this score, else open a new one
+    "join": 0.69,            # join the best story at or above this score, else open a new one
     "fold": 0.5,             # at the next refine, a story of at most fold_max documents folds into the
     "fold_margin": 0.02,     # ... bigger story that takes each of its members at this score, this much
     "fold_max": 2,           # ... ahead of any other story, and (when dated) within tau_days of its
                              # ... coverage (see fold)
     "near": 8,               # after a join, the story is checked against this many neighbours:
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
-    "rejoin_margin": 0.03,   # ... this much to spare, folds in (it came before the story grew)
+    "rejoin_margin": 0.02,   # ... this much to spare, folds in (it came before the story grew)
     "merge": 0.6,            # two live stories scoring this much with each other merge
     "refine_every": 100,     # second thoughts after this many documents (and at the end of a run):
     "refine_margin": 0.02,   # ... a member of a story they touched moves to a neighbouring story
