@@ -41,7 +41,7 @@ CONFIG = {
     "w_miss": -0.07,         # share of the names and numbers a story keeps using (half its members name them)
                              # that the document never names: another event of the same kind (another
                              # ship, another count of pirates). Articles in the story's language only
-    "w_year_clash": -0.1,    # the members agree on a year the document never names: same kind
+    "w_year_clash": -0.15,   # the members agree on a year the document never names: same kind
                              # of event, another time (when a date is missing)
     "join": 0.69,            # join the best story at or above this score, else open a new one
     "fold": 0.5,             # at the next refine, a story of at most fold_max documents folds into the
