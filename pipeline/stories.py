@@ -327,7 +327,7 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         if doc_lang[i]:
             lang = doc_lang[i]
             story.langs[lang] += 1
-            story.lv[lang] = vectors[i].copy() if lang not in story.lv else story.lv[lang] + vectors[i]
+            story.lv[lang] = story.lv.get(lang, 0) + vectors[i]
             story.ll.setdefault(lang, Counter()).update(doc_unit[i])
         story.pubs[doc_publisher[i]] += 1
         t = doc_time[i]
@@ -494,12 +494,10 @@ def _cluster_stream(items, vectors, config=None, timings=None):
         if doc_lang[i]:
             lang = doc_lang[i]
             story.langs[lang] -= 1
+            story.lv[lang] = story.lv[lang] - vectors[i]
+            story.ll[lang].subtract(doc_unit[i])
             if story.langs[lang] <= 0:
-                story.lv.pop(lang, None)
-                story.ll.pop(lang, None)
-            else:
-                story.lv[lang] = story.lv[lang] - vectors[i]
-                story.ll[lang].subtract(doc_unit[i])
+                del story.lv[lang], story.ll[lang]
         story.pubs[doc_publisher[i]] -= 1
         for c in (story.lsum, story.keys, story.years, story.langs, story.pubs):
             for k in [k for k, v in c.items() if v <= 1e-9]:
