@@ -1,6 +1,6 @@
 """`python -m bench.briefs`: truthfulness and speed of briefs and digests.
 
-Over every story of the demo (built with pipeline.demo.run_demo into a temp dir) and of the
+Over every story of the demo (built with pipeline.ops.demo.run_demo into a temp dir) and of the
 ../shared/eval sets (loaded as documents, grouped by their story_id): share of quotes verified
 verbatim (must be 100%), share attributed, numbers verified, distinct outlets per summary,
 summaries inside 60-80 words, and seconds per digest and per brief.
@@ -15,10 +15,10 @@ import sys
 import tempfile
 import time
 
-from pipeline import enrich
-from pipeline.brief import BriefError, build_brief
-from pipeline.database import open_db
-from pipeline.digest import write_digest
+from pipeline.enrich import quotes as enrich
+from pipeline.publish.brief import BriefError, build_brief
+from db.connection import open_db
+from pipeline.publish.digest import write_digest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = pathlib.Path(os.environ.get("INCIDENTWIRE_SHARED") or (
@@ -147,7 +147,7 @@ def main(argv=None):
             all_ok &= report(f"demo ({args.demo_db})", measure(db, str(tmp / "demo-digests"), args.max_digests))
         elif not args.no_demo:
             try:
-                from pipeline.demo import run_demo
+                from pipeline.ops.demo import run_demo
                 t = time.perf_counter()
                 run_demo(str(tmp / "demo.db"), serve=False, out_dir=str(tmp / "demo-digests"))
                 print(f"(demo built in {time.perf_counter() - t:.1f}s)", file=sys.stderr)

@@ -6,7 +6,7 @@ Builds the mirror in a temp dir from real text: the 181 pages of the article-ext
 benchmark as they are, and ECB+ / AIID articles from ../shared/eval wrapped in a plain article
 template; pages beyond that pool repeat it under other URLs (syndicated copies, linked by the
 store). Each feed lists `per-feed` entries with a one-line summary, so every page is followed
-and extracted. Runs pipeline.crawl.crawl_sources (robots.txt, address guard, store, dedup;
+and extracted. Runs pipeline.crawl.local.crawl_sources (robots.txt, address guard, store, dedup;
 AutoThrottle off, relevance cut-off 0 so every page is stored), then a second crawl that should
 download no bodies. Prints documents/s and the crawl process's peak memory.
 """
@@ -80,9 +80,9 @@ def main(argv=None):
     shared = shared_dir(args.shared)
     if not (shared / "extraction").exists():
         sys.exit(f"Error: {shared}/extraction not found; pass --shared PATH")
-    from pipeline.crawl import crawl_sources
-    from pipeline.database import open_db
-    from pipeline.loopback import LoopbackServer
+    from pipeline.crawl.local import crawl_sources
+    from db.connection import open_db
+    from pipeline.ops.loopback import LoopbackServer
 
     with tempfile.TemporaryDirectory(prefix="incidentwire-bench-") as tmp:
         root = pathlib.Path(tmp, "site")

@@ -4,7 +4,7 @@
 
 Builds a DB of N documents from real texts (the seed article and podcast segment, the
 catalog fixture, AIID reports and ECB+ articles from ../shared, varied by recombining
-their paragraphs and titles), serves it with pipeline.serve.serve_datasette in a child
+their paragraphs and titles), serves it with pipeline.ops.serve.serve_datasette in a child
 process, then times the `search` stored query and the /stories/{id} page over HTTP
 keep-alive from one client. Prints p50/p95/p99 and requests per second.
 """
@@ -159,7 +159,7 @@ def free_port():
 
 def start_server(db_path):
     port = free_port()
-    code = ("import sys; from pipeline.serve import serve_datasette; "
+    code = ("import sys; from pipeline.ops.serve import serve_datasette; "
             "serve_datasette(sys.argv[1], port=int(sys.argv[2]))")
     proc = subprocess.Popen([sys.executable, "-c", code, str(db_path), str(port)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 
-from pipeline.loopback import LoopbackServer
+from pipeline.ops.loopback import LoopbackServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')"]

@@ -175,7 +175,7 @@ def run_baselines(items, vectors, gold):
 
 def embed_items(items, model_name=None):
     """Vectors for items, cached in a file keyed by model and embedded text; returns (vectors, seconds)."""
-    from pipeline.embed import document_text, encode_with_progress, load_model, resolve_model
+    from pipeline.stories.embed import document_text, encode_with_progress, load_model, resolve_model
     key, _, _ = resolve_model(model_name)
     texts = [document_text(it.get("title"), it.get("text")) for it in items]
     digest = hashlib.sha256(("\x00".join([key, *texts])).encode()).hexdigest()[:20]
@@ -196,8 +196,8 @@ def embed_items(items, model_name=None):
 def run_ours(items, vectors, config=None):
     """The same path as `process`: what the store and spiders would know of each item (kind, copies,
     links), gazetteer entities, then cluster_stream with the fixed CONFIG."""
-    from pipeline.entities import extract_entities
-    from pipeline.stories import cluster_stream, items_from_records
+    from pipeline.stories.entities import extract_entities
+    from pipeline.stories.engine import cluster_stream, items_from_records
     t0 = time.perf_counter()
     items = [{**it, "entities": extract_entities(f"{it.get('title') or ''}\n{it.get('text') or ''}")}
              for it in items_from_records(items)]
@@ -294,8 +294,8 @@ def demo_scores(db, aiid_items):
 def run_demo_check(model_name=None):
     """Build the demo snapshot in a temporary folder (crawl + process, no server) and score it."""
     import tempfile
-    from pipeline.database import open_db
-    from pipeline.demo import run_demo
+    from db.connection import open_db
+    from pipeline.ops.demo import run_demo
     aiid = [p for p in default_sets() if p.stem == "aiid-fixtures"]
     if not aiid:
         raise SystemExit(f"aiid-fixtures.jsonl not found under {shared_dir() / 'eval'}")
@@ -338,7 +338,7 @@ def synthetic_stream(n, dim=384, days=730, seed=0):
 
 
 def run_scale(n, model_name=None):
-    from pipeline.stories import cluster_stream
+    from pipeline.stories.engine import cluster_stream
     items, vectors = synthetic_stream(n)
     from threadpoolctl import threadpool_limits
     marks = []
@@ -355,7 +355,7 @@ def run_scale(n, model_name=None):
            "last_ms_per_doc": round(last, 3), "ratio": round(last / first, 2),
            "assign_docs_per_s": round(n / t.sum(), 1)}
     # Embedding throughput on this machine (CPU, and GPU when present).
-    from pipeline.embed import device, document_text, encode
+    from pipeline.stories.embed import device, document_text, encode
     sample = [document_text(it["title"], it["text"]) for it in items[:512]]
     t0 = time.perf_counter()
     encode(sample, model_name)

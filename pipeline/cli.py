@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from pipeline.database import DEFAULT_DB, open_db
+from db.connection import DEFAULT_DB, open_db
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -67,7 +67,7 @@ class IncidentwireGroup(click.Group):
             hint = next((h for words, h in DB_HINTS if words in str(e).lower()), "see the message above")
             fail(f"database {ctx.meta.get('db_path', DEFAULT_DB)}: {e}; {hint}")
         except Exception as e:
-            if type(e).__name__ == "ModelError":  # pipeline.embed: names the file and checksum
+            if type(e).__name__ == "ModelError":  # pipeline.stories.embed: names the file and checksum
                 fail(str(e))
             raise
 
@@ -93,7 +93,7 @@ def crawl(db_path, config_path, sources, redis_url, workers, worker):
         config = load_config(config_path)
     except ConfigError as e:
         fail(str(e))
-    from pipeline.scaleout import ScaleoutError, crawl_configured, redis_url_for, run_worker
+    from pipeline.crawl.scaleout import ScaleoutError, crawl_configured, redis_url_for, run_worker
     try:
         if worker:
             url = redis_url_for(config, redis_url) or fail("--worker needs --redis URL (or redis_url in the config)")
@@ -111,7 +111,7 @@ def crawl(db_path, config_path, sources, redis_url, workers, worker):
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)")
 def process(db_path, model):
     """Embed new documents and assign them to stories."""
-    from pipeline.process import process_documents
+    from pipeline.run import process_documents
     db = open_db(db_path)
     counts = process_documents(db, model=model)
     click.echo(json.dumps(counts, sort_keys=True))
@@ -123,7 +123,7 @@ def process(db_path, model):
 @click.option("--out", "out_dir", default="digests", show_default=True, type=click.Path(file_okay=False))
 def digest(db_path, week, out_dir):
     """Write the weekly MSP digest (Markdown, HTML, Atom) to digests/ and the DB."""
-    from pipeline.digest import write_digest
+    from pipeline.publish.digest import write_digest
     db = open_db(db_path)
     result = write_digest(db, week or current_week(), out_dir=out_dir)
     click.echo(json.dumps(result, sort_keys=True))
@@ -135,7 +135,7 @@ def digest(db_path, week, out_dir):
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 def brief(db_path, story_id, fmt):
     """Print a one-page story brief for podcast hosts."""
-    from pipeline.brief import BriefError, build_brief, render_brief_markdown
+    from pipeline.publish.brief import BriefError, build_brief, render_brief_markdown
     db = open_db(db_path)
     try:
         data = build_brief(db, story_id)
@@ -154,7 +154,7 @@ def brief(db_path, story_id, fmt):
 @click.option("--no-sql", is_flag=True, help="Switch off arbitrary SQL (stored queries and pages keep working)")
 def serve(db_path, port, host, no_sql):
     """Serve the catalog with Datasette (read-only)."""
-    from pipeline.serve import serve_datasette
+    from pipeline.ops.serve import serve_datasette
     open_db(db_path).close()
     serve_datasette(db_path, port=port, host=host, settings={"default_allow_sql": False} if no_sql else None)
 
@@ -166,7 +166,7 @@ def serve(db_path, port, host, no_sql):
 def run(db_path, config_path, week):
     """Crawl, process and write this week's digest."""
     from pipeline.config import ConfigError, load_config
-    from pipeline.pipeline import run_pipeline
+    from pipeline.run import run_pipeline
     try:
         config = load_config(config_path)
     except ConfigError as e:
@@ -182,7 +182,7 @@ def run(db_path, config_path, week):
 @click.option("--serve/--no-serve", default=True, help="Serve the catalog when the pipeline is done")
 def demo(db_path, port, serve):
     """Run the whole pipeline on the offline demo snapshot, then serve it."""
-    from pipeline.demo import run_demo
+    from pipeline.ops.demo import run_demo
     result = run_demo(db_path, port=port, serve=serve)
     click.echo(json.dumps(result, sort_keys=True))
 
@@ -193,7 +193,7 @@ def demo(db_path, port, serve):
               help="Exit 1 when a source has failed this many runs in a row")
 def status(db_path, max_failures):
     """Counts per table, the last run, and each source's health."""
-    from pipeline.status import print_status
+    from pipeline.ops.status import print_status
     db = open_db(db_path)
     sys.exit(print_status(db, max_failures=max_failures))
 
@@ -207,7 +207,7 @@ def status(db_path, max_failures):
 def watch(db_path, config_path, every, once, week):
     """Run crawl, process and digest now and then on a schedule; one instance per database."""
     from pipeline.config import ConfigError, load_config
-    from pipeline.watch import WatchError, watch as watch_loop
+    from pipeline.ops.watch import WatchError, watch as watch_loop
     try:
         load_config(config_path)  # fail now, not at the first run
         sys.exit(watch_loop(db_path, config_path, every=every, once=once, week=week, log=click.echo))
@@ -220,7 +220,7 @@ def watch(db_path, config_path, every, once, week):
 @click.argument("path", type=click.Path())
 def backup(db_path, path):
     """Copy the database consistently to PATH (a file, or a folder for a timestamped file)."""
-    from pipeline.backup import BackupError, backup_database
+    from db.backup import BackupError, backup_database
     try:
         click.echo(json.dumps(backup_database(db_path, path), sort_keys=True))
     except BackupError as e:

@@ -203,9 +203,9 @@ async def story_json(request, datasette):
 async def build_brief_data(datasette, story_id):
     """Build and render the brief on a read-only connection: ({data, markdown}, None) or (None, error)."""
     try:
-        brief_module = importlib.import_module("pipeline.brief")
+        brief_module = importlib.import_module("pipeline.publish.brief")
     except ImportError:
-        return None, "Briefs are not available in this install yet (pipeline.brief is missing)."
+        return None, "Briefs are not available in this install yet (pipeline.publish.brief is missing)."
     import sqlite_utils
 
     def build(conn):

@@ -9,7 +9,7 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
-from pipeline.guard import check_url
+from spiders.guard import check_url
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
 
 # robots.txt of every host seen, shared by all crawlers of this process and filled/saved by
-# pipeline.crawl around the crawl: netloc -> {"etag", "last_modified", "body"}.
+# pipeline.crawl.local around the crawl: netloc -> {"etag", "last_modified", "body"}.
 ROBOTS_CACHE = {}
 
 

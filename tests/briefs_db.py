@@ -4,7 +4,7 @@ import hashlib
 import json
 import pathlib
 
-from pipeline.database import open_db
+from db.connection import open_db
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures" / "briefs"
 CLAUDE_STORY = "s-claude-opus-4-ratting"

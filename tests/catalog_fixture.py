@@ -10,7 +10,7 @@ import json
 import pathlib
 import re
 
-from pipeline.database import open_db
+from db.connection import open_db
 
 CLAUDE_STORY = "s-2025-w21-claude-opus-4"
 MERGED_STORY = "s-2025-w21-claude-4-old"

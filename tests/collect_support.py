@@ -3,7 +3,7 @@ import pathlib
 
 from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlResponse
 
-from pipeline.database import open_db
+from db.connection import open_db
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "collect"
 # Loopback crawls need no politeness delays; retries back off briefly so tests stay fast.

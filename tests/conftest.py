@@ -28,7 +28,7 @@ def shared():
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):
     """A DB built by the whole demo pipeline (crawl over loopback, process, digests)."""
-    from pipeline.demo import run_demo
+    from pipeline.ops.demo import run_demo
 
     tmp = tmp_path_factory.mktemp("demo")
     db_path = tmp / "demo.db"

@@ -6,8 +6,8 @@ import sys
 import threading
 import time
 
-from pipeline.backup import BackupError, backup_database
-from pipeline.database import open_db
+from db.backup import BackupError, backup_database
+from db.connection import open_db
 
 CLI = [sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')"]
 

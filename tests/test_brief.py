@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pipeline.brief import BriefError, build_brief, render_brief_markdown
+from pipeline.publish.brief import BriefError, build_brief, render_brief_markdown
 from tests.briefs_db import CLAUDE_STORY, LION_AIR_STORY, build_db
 
 SECTIONS = ["## Cold open", "## Timeline", "## Key quotes", "## Numbers to say aloud", "## Reactions",
@@ -103,7 +103,7 @@ def test_catalog_base_url_configurable(db, monkeypatch):
 def test_llm_hook_is_off_by_default(brief, monkeypatch):
     monkeypatch.delenv("INCIDENTWIRE_LLM_MODEL", raising=False)
     assert brief["llm_model"] is None and brief["msp_takeaways_llm"] is None
-    from pipeline import llm_hook
+    from pipeline.publish import llm as llm_hook
     monkeypatch.setenv("INCIDENTWIRE_LLM_MODEL", "no-such-model-xyz")
     assert llm_hook.rewrite("summary", "unchanged text") == ("unchanged text", None)
 
@@ -119,7 +119,7 @@ def claude_story_id(db):
 
 
 def test_demo_claude_brief(demo_db):
-    from pipeline.database import open_db
+    from db.connection import open_db
     db = open_db(demo_db)
     sid = claude_story_id(db)
     assert sid, "no Claude Opus 4 story in the demo"
@@ -149,7 +149,7 @@ def test_llm_hook_rewrites_are_labelled_beside_the_extractive_text(db, monkeypat
     assert len(b["msp_takeaways"]) == 3     # the playbook text stays
     md = render_brief_markdown(b)
     assert "LLM rewrite (fake-local)" in md
-    from pipeline.digest import write_digest
+    from pipeline.publish.digest import write_digest
     out = write_digest(db, "2025-W21", out_dir=str(tmp_path))
     digest_md = open(out["paths"]["markdown"]).read()
     assert "LLM rewrite (fake-local)" in digest_md and "First reported by" in digest_md

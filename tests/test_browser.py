@@ -36,7 +36,7 @@ def free_port():
 def serving(db_path):
     """serve_datasette in a child process on a free loopback port; stopped on exit."""
     port = free_port()
-    code = ("import sys; from pipeline.serve import serve_datasette; "
+    code = ("import sys; from pipeline.ops.serve import serve_datasette; "
             "serve_datasette(sys.argv[1], port=int(sys.argv[2]))")
     log = tempfile.TemporaryFile("w+")
     proc = subprocess.Popen([sys.executable, "-c", code, str(db_path), str(port)], cwd=ROOT,

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipeline.serve import make_datasette
+from pipeline.ops.serve import make_datasette
 from tests.catalog_fixture import (CLAUDE_STORY, HOSTILE_TITLE, MERGED_STORY, VB_TITLE,
                                    build_catalog_db)
 
@@ -99,7 +99,7 @@ async def test_metadata_describes_every_table_and_column(ds, catalog_path):
     assert instance["title"] == "incidentwire"
     assert instance.get("license") and instance.get("source")
     assert (await ds.get_column_metadata("incidentwire", "documents", "duplicate_of"))["description"]
-    from pipeline.serve import ROOT
+    from pipeline.ops.serve import ROOT
     metadata = json.loads((ROOT / "datasette_metadata.json").read_text())
     tables = metadata["databases"]["incidentwire"]["tables"]
     conn = sqlite3.connect(catalog_path)
@@ -420,7 +420,7 @@ async def test_stories_index_redirects_to_new_stories(ds):
 # --- briefs --------------------------------------------------------------------------------------
 
 async def test_brief_page_and_json(ds):
-    pytest.importorskip("pipeline.brief")
+    pytest.importorskip("pipeline.publish.brief")
     page = (await get(ds, f"/stories/{CLAUDE_STORY}/brief")).text
     assert 'class="iw-brief"' in page and "VentureBeat" in page
     assert_inert(page)
@@ -431,7 +431,7 @@ async def test_brief_page_and_json(ds):
 
 
 async def test_brief_without_the_brief_module(ds, monkeypatch):
-    monkeypatch.setitem(sys.modules, "pipeline.brief", None)
+    monkeypatch.setitem(sys.modules, "pipeline.publish.brief", None)
     page = (await get(ds, f"/stories/{CLAUDE_STORY}/brief", status=503)).text
     assert "not available" in page
     data = (await get(ds, f"/stories/{CLAUDE_STORY}/brief.json", status=503)).json()

@@ -4,7 +4,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import ConfigError, load_config, sync_sources
-from pipeline.database import open_db
+from db.connection import open_db
 
 
 def test_help_lists_every_command():
@@ -77,7 +77,7 @@ def test_processes_opening_a_new_database_together_all_succeed(tmp_path):
     import sys
 
     db_path = tmp_path / "race.db"
-    code = "import sys; from pipeline.database import open_db; open_db(sys.argv[1]).close()"
+    code = "import sys; from db.connection import open_db; open_db(sys.argv[1]).close()"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stderr=subprocess.PIPE)
              for _ in range(4)]
     errors = [p.communicate()[1].decode() for p in procs]

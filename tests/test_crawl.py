@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from pipeline.crawl import crawl_sources
-from pipeline.database import open_db
-from pipeline.loopback import LoopbackServer
-from pipeline.runs import process_alive
+from pipeline.crawl.local import crawl_sources
+from db.connection import open_db
+from pipeline.ops.loopback import LoopbackServer
+from db.runs import process_alive
 from tests.collect_support import FAST, FIXTURES, config, fixture, pdf_bytes
 from tests.test_spiders_system_cards import CARD_TEXT, INDEX
 
@@ -199,7 +199,7 @@ def test_shipped_sources_toml_is_valid_and_public():
 
 
 def test_cut_offs_per_source_kind_and_setting(tmp_path):
-    from pipeline.crawl import plan_jobs
+    from pipeline.crawl.local import plan_jobs
     db = open_db(tmp_path / "plan.db")
     cfg = config([{"name": "masto", "kind": "mastodon", "url": "https://m.example/api/v1/timelines/tag/ai"},
                   {"name": "feed", "kind": "feed", "url": "https://f.example/feed"},
@@ -210,7 +210,7 @@ def test_cut_offs_per_source_kind_and_setting(tmp_path):
 
 
 def test_address_guard_rules():
-    from pipeline.guard import check_url
+    from spiders.guard import check_url
     fake = {"public.example": ["93.184.215.14"], "rebind.example": ["93.184.215.14", "10.0.0.7"],
             "v6.example": ["::ffff:127.0.0.1"]}
     resolver = lambda host: fake.get(host, [host.strip("[]")])
@@ -234,7 +234,7 @@ def test_retry_after_header_forms():
 
 
 # A parent that crawls one feed whose server never answers; the test SIGKILLs it mid-crawl.
-PARENT = ("import sys; from pipeline.crawl import crawl_sources; from pipeline.database import open_db; "
+PARENT = ("import sys; from pipeline.crawl.local import crawl_sources; from db.connection import open_db; "
           "from tests.collect_support import FAST, config; "
           "crawl_sources(open_db(sys.argv[1]), config([{'name': 'stall', 'kind': 'feed', 'url': sys.argv[2]}]), "
           "settings_overrides=FAST)")

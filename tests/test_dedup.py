@@ -1,8 +1,8 @@
 """Near-duplicates: the WordPress republished copy (seed 000) links to the VentureBeat original."""
 import json
 
-from pipeline import dedup
-from pipeline.store import save_item
+from pipeline.store import dedup
+from pipeline.store.documents import save_item
 from spiders.extract import html_to_text
 from tests.collect_support import fixture, items, response, run_callback, spider, store_db
 

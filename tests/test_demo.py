@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from pipeline.config import KINDS, load_config
-from pipeline.loopback import LoopbackServer
+from pipeline.ops.loopback import LoopbackServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SITE = ROOT / "demo" / "site"
@@ -125,7 +125,7 @@ def test_every_demo_source_answers_on_loopback():
 
 @pytest.fixture(scope="module")
 def demo(demo_db):
-    from pipeline.database import open_db
+    from db.connection import open_db
     return open_db(str(demo_db))
 
 

@@ -5,8 +5,8 @@ import re
 import feedparser
 import pytest
 
-from pipeline import enrich
-from pipeline.digest import DigestError, build_digest, write_digest
+from pipeline.enrich import quotes as enrich
+from pipeline.publish.digest import DigestError, build_digest, write_digest
 from tests.briefs_db import CLAUDE_STORY, build_db, doc_row
 
 
@@ -114,7 +114,7 @@ def test_catalog_url_configurable(db, tmp_path):
 
 
 def test_demo_digests_are_truthful(demo_db):
-    from pipeline.database import open_db
+    from db.connection import open_db
     db = open_db(demo_db)
     texts = "\n".join(r["text"] or "" for r in db.query("select text from documents"))
     weeks = [r["week"] for r in db.query("select week from digests order by week")]
@@ -130,7 +130,7 @@ def test_demo_digests_are_truthful(demo_db):
 
 def test_demo_actions_fit_stories_outside_the_msp_areas(demo_db):
     """A car crash or a biased model gets actions for what happened, not advice to read a system card."""
-    from pipeline.database import open_db
+    from db.connection import open_db
     db = open_db(demo_db)
     outside = []
     for week in [r["week"] for r in db.query("select week from digests order by week")]:

@@ -1,7 +1,7 @@
 """The HTML digest in a real browser (Debian Chromium via Playwright), offline; screenshot kept in tmp_path."""
 import pytest
 
-from pipeline.digest import write_digest
+from pipeline.publish.digest import write_digest
 from tests.briefs_db import build_db
 
 pytestmark = pytest.mark.browser

@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from pipeline import embed
-from pipeline.database import open_db
+from pipeline.stories import embed
+from db.connection import open_db
 
 
 def add_docs(db, texts):

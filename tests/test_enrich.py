@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pipeline import enrich
+from pipeline.enrich import quotes as enrich
 from tests.briefs_db import BOWMAN_POST, CLAUDE_STORY, FIXTURES, build_db, fixture_text
 
 

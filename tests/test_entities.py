@@ -1,6 +1,6 @@
 """Gazetteer, aliases, categories and the entity tables."""
-from pipeline.database import open_db
-from pipeline.entities import GAZETTEER, categorise, extract_entities, index_entities
+from db.connection import open_db
+from pipeline.stories.entities import GAZETTEER, categorise, extract_entities, index_entities
 
 
 def test_aliases_resolve_to_one_entity():

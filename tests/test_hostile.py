@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from pipeline.crawl import crawl_sources
-from pipeline.database import open_db
-from pipeline.loopback import LoopbackServer
-from pipeline.store import save_item
+from pipeline.crawl.local import crawl_sources
+from db.connection import open_db
+from pipeline.ops.loopback import LoopbackServer
+from pipeline.store.documents import save_item
 from tests.collect_support import FAST, config, fixture, pdf_bytes, response, run_callback, spider, store_db
 
 ARTICLE = fixture("trafilatura_threatpost.com.android.html")

@@ -3,7 +3,7 @@ import urllib.request
 
 import pytest
 
-from pipeline.loopback import LoopbackServer
+from pipeline.ops.loopback import LoopbackServer
 
 
 def fetch(url, headers=None):

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from pipeline.config import load_config
-from pipeline.database import open_db
-from pipeline.loopback import LoopbackServer
+from db.connection import open_db
+from pipeline.ops.loopback import LoopbackServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SITE = ROOT / "demo" / "site"
@@ -70,7 +70,7 @@ def start_writer(tmp_path, config, redis_url, names, remote_wait):
 
     import redis
 
-    from pipeline.scaleout import CURRENT, crawl_with_redis
+    from pipeline.crawl.scaleout import CURRENT, crawl_with_redis
 
     client, result = redis.Redis.from_url(redis_url), {}
 
@@ -88,8 +88,8 @@ def start_writer(tmp_path, config, redis_url, names, remote_wait):
 
 
 def test_two_workers_fetch_each_page_once_and_store_each_document_once(tmp_path, redis_url):
-    from pipeline.crawl import crawl_sources
-    from pipeline.scaleout import crawl_with_redis
+    from pipeline.crawl.local import crawl_sources
+    from pipeline.crawl.scaleout import crawl_with_redis
     import redis
 
     with LoopbackServer(SITE) as server:
@@ -193,8 +193,8 @@ def test_killed_worker_loses_nothing(tmp_path, redis_url):
     import signal
     import sys
 
-    from pipeline.crawl import crawl_sources
-    from pipeline.scaleout import crawl_with_redis
+    from pipeline.crawl.local import crawl_sources
+    from pipeline.crawl.scaleout import crawl_with_redis
     import redis
 
     names = ["anthropic-news", "incident-ledger", "glitch-gazette", "failure-modes-daily", "automation-desk"]
@@ -250,7 +250,7 @@ def test_worker_that_finds_the_queue_empty_waits_for_its_peers_requests(tmp_path
     import json
     import threading
 
-    from pipeline.scaleout import CURRENT, worker_command
+    from pipeline.crawl.scaleout import CURRENT, worker_command
     import redis
 
     names = ["anthropic-news"]  # one feed that links 14 pages

@@ -10,11 +10,11 @@ import sys
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.database import open_db
-from pipeline.runs import close_dead_runs, process_started, start_run
+from db.connection import open_db
+from db.runs import close_dead_runs, process_started, start_run
 
 # Starts a run, prints its id, then waits to be killed.
-STARTER = ("import sys, time; from pipeline.database import open_db; from pipeline.runs import start_run; "
+STARTER = ("import sys, time; from db.connection import open_db; from db.runs import start_run; "
            "print(start_run(open_db(sys.argv[1]), 'crawl'), flush=True); time.sleep(60)")
 
 

@@ -1,7 +1,7 @@
 """system_cards spider: index page -> cards (PDF via pypdf, HTML via trafilatura); versions in the store."""
 from tests.collect_support import (fixture, items, pdf_bytes, requests, response, run_callback, spider,
                                    store_db)
-from pipeline.store import save_item
+from pipeline.store.documents import save_item
 
 # Passages of the Claude Opus 4 system card as the seed article quotes them (seed 000).
 CARD_TEXT = [

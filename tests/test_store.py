@@ -1,10 +1,11 @@
-"""pipeline.store.save_item: upserts, versions, relevance cut-off, skips, atomic writes."""
+"""pipeline.store.documents.save_item: upserts, versions, relevance cut-off, skips, atomic writes."""
 import json
 
 import pytest
 
-from pipeline import dedup, store
-from pipeline.store import save_item, week_and_month
+from pipeline.store import dedup
+from pipeline.store import documents as store
+from pipeline.store.documents import save_item, week_and_month
 from tests.collect_support import fixture, store_db
 
 SEED = fixture("002_ee4b015b54fba806.txt").decode("utf-8")
@@ -95,7 +96,7 @@ def test_week_and_month():
 
 def test_relevance_separates_ai_incidents_from_general_news(shared):
     """On the eval sets: AI incident reports with text score high, ECB+ general news low."""
-    from pipeline.relevance import relevance_score
+    from pipeline.store.relevance import relevance_score
     def load(name):
         return [json.loads(line) for line in (shared / "eval" / name).read_text(encoding="utf-8").splitlines()]
     incidents = [d for d in load("aiid-fixtures.jsonl") if len((d["text"] or "").split()) >= 100]
@@ -111,8 +112,8 @@ def test_a_mirror_source_keeps_the_declared_canonical_url(tmp_path):
     """Snapshots served on loopback (the demo) keep the real addresses their pages declare."""
     import json as _json
 
-    from pipeline.database import open_db
-    from pipeline.store import save_item
+    from db.connection import open_db
+    from pipeline.store.documents import save_item
 
     db = open_db(tmp_path / "m.db")
     for name, mirror in (("mirror", True), ("plain", False)):
@@ -130,8 +131,8 @@ def test_a_mirror_source_keeps_the_declared_canonical_url(tmp_path):
 
 def test_a_post_linking_an_article_is_a_reaction_not_a_copy(tmp_path):
     """HN/Reddit/lobste.rs posts point at the article they discuss; they must not become its duplicate."""
-    from pipeline.database import open_db
-    from pipeline.store import save_item
+    from db.connection import open_db
+    from pipeline.store.documents import save_item
 
     db = open_db(tmp_path / "r.db")
     db["sources"].insert({"name": "s", "kind": "hn", "url": "https://hn.algolia.com/", "relevance_min": 0.0})
@@ -151,8 +152,8 @@ def test_a_storage_failure_is_raised_not_recorded_as_a_skip(tmp_path):
     import pytest
     import sqlite_utils
 
-    from pipeline.database import open_db
-    from pipeline.store import save_item
+    from db.connection import open_db
+    from pipeline.store.documents import save_item
 
     path = tmp_path / "ro.db"
     open_db(path)["sources"].insert({"name": "s", "kind": "article", "url": "https://x/", "relevance_min": 0.0})

@@ -5,9 +5,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from pipeline import stories
-from pipeline.database import open_db
-from pipeline.stories import assign_stories, cluster_stream, story_id_for
+from pipeline.stories import engine as stories
+from db.connection import open_db
+from pipeline.stories.engine import assign_stories, cluster_stream, story_id_for
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "stories" / "aiid-sample.jsonl"
 
@@ -167,7 +167,7 @@ def test_merge_in_db_writes_redirect(tmp_path, monkeypatch):
 
 
 def test_model_change_reassigns_nothing_but_embeds(tmp_path):
-    from pipeline.embed import bundled_model_dir
+    from pipeline.stories.embed import bundled_model_dir
     db = open_db(tmp_path / "x.db")
     insert(db, sample()[:3])
     assign_stories(db)
@@ -351,7 +351,7 @@ def test_a_document_placed_too_early_moves_to_the_story_it_fits_on_second_though
 
 def test_a_moved_document_is_written_back_and_both_stories_refreshed(tmp_path, monkeypatch):
     """b was placed in an earlier run; the run that brings c, d, e moves it and says so."""
-    from pipeline import embed
+    from pipeline.stories import embed
     items, vectors, cfg = _second_thoughts_stream()
     items, vectors = items[:5], vectors[:5]
     for key, value in cfg.items():
@@ -496,7 +496,7 @@ def test_an_older_story_lists_a_related_story_that_came_later(tmp_path):
 def test_coverage_in_another_language_joins_by_the_names_it_shares():
     """English reports of one incident; a German report of it joins them, German news on something else
     does not. The model reads English, so without the names rule the German report stands alone."""
-    from pipeline.embed import encode
+    from pipeline.stories.embed import encode
     english = [
         ("Replit's AI agent deleted a production database during a code freeze",
          "SaaStr founder Jason Lemkin said Replit's coding agent wiped the production database of his "
@@ -529,7 +529,7 @@ def test_related_stories_read_only_the_changed_stories_documents(tmp_path, monke
     document: only the documents of the stories that changed are read. The lists are those of
     centroids summed from all documents, and a database without kept sums fills them once."""
     import re
-    from pipeline.embed import DEFAULT_MODEL
+    from pipeline.stories.embed import DEFAULT_MODEL
     db = open_db(tmp_path / "c.db")
     rng = np.random.default_rng(7)
     topics = rng.normal(size=(4, 32))
@@ -555,7 +555,7 @@ def test_related_stories_read_only_the_changed_stories_documents(tmp_path, monke
 
     def expected():
         """Related lists as computed before the table: every story's documents summed, id order."""
-        from pipeline.embed import content_key, load_vectors
+        from pipeline.stories.embed import content_key, load_vectors
         vec_of, sums = load_vectors(db), {}
         for d in db.query("SELECT story_id, content_hash, title, text FROM documents "
                           "WHERE story_id IS NOT NULL ORDER BY id"):

@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from pipeline.watch import WatchError, acquire_lock, lock_path, parse_every, release_lock
+from pipeline.ops.watch import WatchError, acquire_lock, lock_path, parse_every, release_lock
 
 CLI = [sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')"]
 
 # watch() with the pipeline run replaced by a tiny child: the scheduler is tested on its own.
 FAKE_WATCH = textwrap.dedent("""
-    import sys, pipeline.watch as w
+    import sys, pipeline.ops.watch as w
     child = sys.argv[4]
     w.child_command = lambda db, config, week=None: [sys.executable, "-c", child]
     sys.exit(w.watch(sys.argv[1], sys.argv[2], every=sys.argv[3], once=sys.argv[5] == "once"))
@@ -173,7 +173,7 @@ def test_watch_once_runs_the_real_pipeline_and_logs_stages(tmp_path):
     import pathlib
     import tomllib
 
-    from pipeline.loopback import LoopbackServer
+    from pipeline.ops.loopback import LoopbackServer
 
     root = pathlib.Path(__file__).resolve().parent.parent
     demo = tomllib.loads((root / "demo" / "sources.toml").read_text(encoding="utf-8"))

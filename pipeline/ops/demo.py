@@ -4,10 +4,10 @@ import sys
 import time
 
 from pipeline.config import load_config
-from pipeline.database import open_db
-from pipeline.loopback import LoopbackServer
+from db.connection import open_db
+from pipeline.ops.loopback import LoopbackServer
 
-DEMO_DIR = pathlib.Path(__file__).resolve().parent.parent / "demo"
+DEMO_DIR = pathlib.Path(__file__).resolve().parent.parent.parent / "demo"
 # The snapshot is served on this port when it is free: documents fetched from it keep the same
 # URLs on the next run, so running the demo twice over one database adds nothing.
 SITE_PORT = 8765
@@ -46,8 +46,8 @@ def summarise(db):
 
 def run_demo(db_path, port=8001, serve=True, out_dir="digests", model=None):
     """Serve demo/site on loopback, run crawl + process, write a digest per story week, then serve."""
-    from pipeline.digest import write_digest
-    from pipeline.pipeline import run_pipeline
+    from pipeline.publish.digest import write_digest
+    from pipeline.run import run_pipeline
 
     started = time.monotonic()
     server = start_site_server()
@@ -71,7 +71,7 @@ def run_demo(db_path, port=8001, serve=True, out_dir="digests", model=None):
     say(f"Demo built: {result['documents']} documents {result['documents_by_kind']}, "
         f"{result['stories']} stories, {len(result['digests'])} digests written")
     if serve:
-        from pipeline.serve import serve_datasette
+        from pipeline.ops.serve import serve_datasette
         say(f"Serving the catalog on http://127.0.0.1:{port}/")
         serve_datasette(db_path, port=port)
     return result

@@ -2,7 +2,7 @@
 
 Scrapy runs in a child process: a Twisted reactor cannot be restarted, and the CLI, the demo
 and the tests call `crawl_sources` more than once per Python process. The child saves each
-item through `pipeline.store.save_item` as the item_scraped signal delivers it, so a crawl
+item through `pipeline.store.documents.save_item` as the item_scraped signal delivers it, so a crawl
 that is killed keeps everything saved up to that moment.
 """
 import collections
@@ -22,7 +22,7 @@ import traceback
 import urllib.parse
 
 from pipeline.config import sync_sources
-from pipeline.runs import finish_run, now, start_run
+from db.runs import finish_run, now, start_run
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,13 @@ def crawl_sources(db, config, only=None, run_id=None, settings_overrides=None):
 
 def _run_child(db_path, jobs, settings, run_id):
     """Run the spiders in a fresh interpreter (a spawned `python -c`, so no __main__ guard is needed)."""
-    root = str(pathlib.Path(__file__).resolve().parent.parent)
+    root = str(pathlib.Path(__file__).resolve().parent.parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     with tempfile.TemporaryDirectory(prefix="incidentwire-crawl-") as tmp:
         job_file, result_file = pathlib.Path(tmp, "job.json"), pathlib.Path(tmp, "result.json")
         job_file.write_text(json.dumps({"db_path": db_path, "jobs": jobs, "settings": settings,
                                         "run_id": run_id, "parent_pid": os.getpid()}, default=str))
-        proc = subprocess.run([sys.executable, "-c", "from pipeline.crawl import child_main; child_main()",
+        proc = subprocess.run([sys.executable, "-c", "from pipeline.crawl.local import child_main; child_main()",
                                str(job_file), str(result_file)], env=env)
         if result_file.exists():
             return json.loads(result_file.read_text())
@@ -172,8 +172,8 @@ def run_spiders(db_path, jobs, settings, run_id):
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from pipeline.database import open_db
-    from pipeline.store import save_item
+    from db.connection import open_db
+    from pipeline.store.documents import save_item
     from spiders import spider_class
 
     db = open_db(db_path)

@@ -8,7 +8,7 @@ import yaml
 from datasette.app import Datasette
 from datasette.database import Database
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 DB_NAME = "incidentwire"  # datasette.yaml keys its tables and queries by this name
 
 

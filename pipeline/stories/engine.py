@@ -885,7 +885,7 @@ def items_from_records(records):
     URL's host when not given), the publisher (the source), republished copies (near-duplicate
     text; the earlier one is the original) and what a post links to.
     """
-    from pipeline.dedup import duplicate_originals
+    from pipeline.store.dedup import duplicate_originals
     from pipeline.urls import canonical_url, kind_of_url
     from pipeline.dates import url_date
     records = [{**rec, "published": iso_published(rec.get("published")) or url_date(rec.get("url"))}
@@ -958,8 +958,8 @@ def _doc_entities(db, ids):
 
 def assign_stories(db, model_name=None):
     """Assign documents without a story, merge near-duplicate stories, refresh story fields."""
-    from pipeline.embed import content_key, embed_documents, load_vectors, resolve_model
-    from pipeline.entities import index_entities
+    from pipeline.stories.embed import content_key, embed_documents, load_vectors, resolve_model
+    from pipeline.stories.entities import index_entities
 
     embed_documents(db, model_name)
     index_entities(db)
@@ -1046,7 +1046,7 @@ def _story_entities(db, sid, headline):
     three or more, a name must come from two of them or the headline: one passing mention ("a
     former SpaceX and Apple designer") does not make a story about Apple.
     """
-    from pipeline.entities import extract_entities
+    from pipeline.stories.entities import extract_entities
     count = Counter()
     for r in db.query("SELECT de.entity_id AS e, count(*) AS n FROM document_entities de JOIN documents d "
                       "ON d.id = de.document_id WHERE d.story_id = ? AND d.duplicate_of IS NULL "
@@ -1066,8 +1066,8 @@ def refresh_stories(db, story_ids, vec_of=None, now=None, model=None):
     vectors passed in) nothing is kept and every centroid is read from documents. `process` calls
     this inside its write transaction, so no other writer changes the documents meanwhile.
     """
-    from pipeline.embed import content_key, load_vectors, resolve_model
-    from pipeline.entities import categorise
+    from pipeline.stories.embed import content_key, load_vectors, resolve_model
+    from pipeline.stories.entities import categorise
     if not story_ids:
         return 0
     keep = model is not None or vec_of is None
@@ -1149,7 +1149,7 @@ def _store_centroid(db, sid, model, vecs, total):
 
 def _sums_from_documents(db, story_ids, vec_of, model=None):
     """{story_id: embedding sum} read from the stories' documents; kept for `model` when given."""
-    from pipeline.embed import content_key
+    from pipeline.stories.embed import content_key
     sums, ids = {}, sorted(story_ids)
     for k in range(0, len(ids), 500):
         chunk = ids[k:k + 500]

@@ -11,10 +11,11 @@ import re
 
 import jinja2
 
-from pipeline import brief as briefs
-from pipeline import enrich, llm_hook, playbook
+from pipeline.publish import brief as briefs
+from pipeline.enrich import quotes as enrich
+from pipeline.publish import llm as llm_hook, playbook
 
-TEMPLATES = pathlib.Path(__file__).resolve().parent.parent / "digests" / "templates"
+TEMPLATES = pathlib.Path(__file__).resolve().parent.parent.parent / "digests" / "templates"
 TOP_STORIES = 5
 MAX_REACTIONS = 3
 REACTION_WORDS = 30

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from pipeline.runs import finish_run, now, start_run
+from db.runs import finish_run, now, start_run
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 GRACE_SECONDS = 60  # how long a stopping run may take before it is killed
@@ -163,7 +163,7 @@ def run_once(db, db_path, config_path, lock_handle, stop, week=None, log=print):
 
 def watch(db_path, config_path, every="1h", once=False, week=None, log=print):
     """Run the pipeline now and then every `every` until SIGTERM/SIGINT; return an exit status."""
-    from pipeline.database import open_db
+    from db.connection import open_db
 
     interval = parse_every(every)
     lock = acquire_lock(db_path)

@@ -9,7 +9,8 @@ import json
 import os
 import re
 
-from pipeline import enrich, playbook, summarise
+from pipeline.enrich import quotes as enrich, summarise
+from pipeline.publish import playbook
 
 DEFAULT_CATALOG_URL = "http://127.0.0.1:8001"
 MAX_KEY_QUOTES = 8
@@ -234,7 +235,7 @@ def story_facts(db, story_id, base_url=None):
     quotes = story_quotes(docs)
     categories = playbook.story_categories(story)
     if not categories:
-        from pipeline.entities import categorise
+        from pipeline.stories.entities import categorise
         categories = categorise(" ".join((d.get("title") or "") + "\n" + (d.get("text") or "")[:5000] for d in articles or docs))
     all_text = "\n".join(d.get("text") or "" for d in docs)
     areas = playbook.msp_areas(categories, all_text)
@@ -258,7 +259,7 @@ def build_brief(db, story_id, base_url=None):
     lead = first_report(story, docs)
     opener = summarise.cold_open(articles, facts["titles"], lead_id=lead["document_id"] if lead else None)
     msp = playbook.takeaways(facts["areas"], facts["specifics"], n=3, categories=facts["categories"])
-    from pipeline import llm_hook
+    from pipeline.publish import llm as llm_hook
     msp_text, msp_model = llm_hook.rewrite("msp", "\n".join(msp), facts)
     result = {
         "id": resolved,
@@ -298,7 +299,7 @@ def _quote_out(q):
 
 def render_brief_markdown(brief):
     """The brief as one page of Markdown (digests/templates/brief.md.j2)."""
-    from pipeline.digest import template_env, tidy_markdown
+    from pipeline.publish.digest import template_env, tidy_markdown
     return tidy_markdown(template_env(markdown=True).get_template("brief.md.j2").render(b=brief))
 
 

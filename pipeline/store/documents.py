@@ -9,10 +9,10 @@ import json
 import sqlite3
 import logging
 
-from pipeline import dedup
+from pipeline.store import dedup
 from pipeline.config import DEFAULT_SETTINGS
-from pipeline.relevance import relevance_score
-from pipeline.runs import now, record_skip
+from pipeline.store.relevance import relevance_score
+from db.runs import now, record_skip
 from pipeline.urls import canonical_url, site_of
 
 log = logging.getLogger(__name__)

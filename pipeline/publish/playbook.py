@@ -7,7 +7,7 @@ and text, never invented: when one is unknown, a neutral phrase stands in.
 import json
 import re
 
-# The five areas MSPs care about, and which category slugs (pipeline.entities.CATEGORIES) feed each.
+# The five areas MSPs care about, and which category slugs (pipeline.stories.entities.CATEGORIES) feed each.
 AREAS = {
     "agent-permissions": {"label": "Agent autonomy and permissions",
                           "slugs": {"agent-autonomy", "whistleblowing-reporting"}},
@@ -108,7 +108,7 @@ def _story_entities(db, story_id, text):
             "join documents d on d.id = de.document_id where d.story_id = ? group by e.id "
             "order by n desc, length(e.name) desc, e.name", [story_id])]
     if not rows:
-        from pipeline.entities import GAZETTEER, extract_entities
+        from pipeline.stories.entities import GAZETTEER, extract_entities
         names = {eid: (name, kind) for eid, name, kind, _aliases in GAZETTEER}
         # the gazetteer scan is slow on long stories; entities that matter are named early
         rows = [names[e] for e in extract_entities((text or "")[:ENTITY_SCAN_CHARS]) if e in names]

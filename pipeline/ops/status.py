@@ -3,7 +3,7 @@ import sqlite3
 
 import click
 
-from pipeline.runs import close_dead_runs
+from db.runs import close_dead_runs
 
 TABLES = ["sources", "documents", "document_versions", "stories", "entities", "quotes",
           "digests", "runs", "skips", "embeddings"]

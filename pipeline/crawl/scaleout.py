@@ -69,7 +69,7 @@ def items_key(tag):
 def worker_settings(url, tag, lease_seconds=None):
     """Scrapy settings that make a crawl one worker of the shared crawl `tag`."""
     return {
-        "SCHEDULER": "pipeline.scaleout.SharedScheduler",
+        "SCHEDULER": "pipeline.crawl.scaleout.SharedScheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "REDIS_URL": url,
         "SCHEDULER_QUEUE_KEY": f"{PREFIX}:{tag}:%(spider)s:requests",
@@ -83,7 +83,7 @@ def worker_settings(url, tag, lease_seconds=None):
         "INCIDENTWIRE_LEASES_KEY": f"{PREFIX}:{tag}:%(spider)s:leases",
         "INCIDENTWIRE_LEASE_SECONDS": float(lease_seconds or LEASE_SECONDS),
         "INCIDENTWIRE_ITEMS_KEY": items_key(tag),
-        "ITEM_PIPELINES": {"pipeline.scaleout.RedisItemQueue": 100},
+        "ITEM_PIPELINES": {"pipeline.crawl.scaleout.RedisItemQueue": 100},
     }
 
 
@@ -219,7 +219,7 @@ def push_control(client, tag, message):
 
 def worker_command(job_file, worker_id):
     """A local worker: the resolved config travels in a job file (URLs already filled in)."""
-    return [sys.executable, "-c", "from pipeline.scaleout import worker_main; worker_main()",
+    return [sys.executable, "-c", "from pipeline.crawl.scaleout import worker_main; worker_main()",
             str(job_file), worker_id]
 
 
@@ -245,7 +245,7 @@ def drain_items(db, client, tag, run_id, done, relevance=None, idle_timeout=1.0)
 
     Returns (counts by source, {worker: last event}, the workers' final reports).
     """
-    from pipeline.store import save_item
+    from pipeline.store.documents import save_item
 
     key = items_key(tag)
     relevance = relevance or {}
@@ -289,9 +289,9 @@ def run_worker(db_path, config, url, tag=None, only=None, worker_id=None, settin
     database, and their own bookkeeping lands there too; items go to Redis for the writer,
     and the sources' health is reported to it at the end.
     """
-    from pipeline.backup import backup_database
-    from pipeline.crawl import crawl_sources
-    from pipeline.database import open_db
+    from db.backup import backup_database
+    from pipeline.crawl.local import crawl_sources
+    from db.connection import open_db
 
     client = connect(url)
     tag = tag or (client.get(CURRENT) or b"").decode()
@@ -352,8 +352,8 @@ def crawl_with_redis(db, config, url, workers=None, only=None, run_id=None, remo
                      settings_overrides=None):
     """The writer: start `workers` local crawl workers, store what every worker pushes; return counts."""
     from pipeline.config import sync_sources
-    from pipeline.crawl import COUNT_KEYS
-    from pipeline.runs import finish_run, start_run
+    from pipeline.crawl.local import COUNT_KEYS
+    from db.runs import finish_run, start_run
 
     client = connect(url)
     own_run = run_id is None
@@ -439,5 +439,5 @@ def crawl_configured(db, config, only=None, redis_url=None, workers=None):
     url = redis_url_for(config, redis_url)
     if url:
         return crawl_with_redis(db, config, url, workers=workers, only=only)
-    from pipeline.crawl import crawl_sources
+    from pipeline.crawl.local import crawl_sources
     return crawl_sources(db, config, only=only)
