@@ -32,7 +32,7 @@ who whom which what when where why how all any some no nor only own same too s t
 def corpus(shared):
     """Real (title, paragraphs) pairs from the shared inputs and the catalog fixture."""
     sys.path.insert(0, str(ROOT))
-    from tests.catalog_fixture import podcast_text, wordpress_text
+    from bench.catalog_db import podcast_text, wordpress_text
     items = []
     title, text, _ = wordpress_text(shared / "seeds" / "000_8692a8530e1160a9.txt")
     items.append((title, text))
@@ -59,7 +59,7 @@ def corpus(shared):
 
 def build_bench_db(path, n_docs, shared, seed=7):
     """Write an incidentwire DB with n_docs documents: bulk insert, FTS built once."""
-    from tests.catalog_fixture import build_catalog_db
+    from bench.catalog_db import build_catalog_db
     rng = random.Random(seed)
     db = build_catalog_db(path, shared)  # the real Claude Opus 4 story and friends, ids < 1000
     conn = db.conn
@@ -208,7 +208,7 @@ def main(argv=None):
     parser.add_argument("--shared", default=None, help="shared inputs folder (default: $INCIDENTWIRE_SHARED, else tests/fixtures/shared)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from tests.catalog_fixture import find_shared
+    from bench.catalog_db import find_shared
     shared = find_shared(args.shared)
     tmp = None
     if args.db:

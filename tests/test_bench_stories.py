@@ -4,7 +4,7 @@ import json
 import pytest
 
 from bench import stories as bench
-from tests.test_stories import FIXTURE, sample
+from tests.support.stories import FIXTURE, sample
 
 
 def write_set(path, rows):

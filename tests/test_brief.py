@@ -4,7 +4,7 @@ import json
 import pytest
 
 from pipeline.publish.brief import BriefError, build_brief, render_brief_markdown
-from tests.briefs_db import CLAUDE_STORY, LION_AIR_STORY, build_db
+from tests.support.briefs import CLAUDE_STORY, LION_AIR_STORY, build_db
 
 SECTIONS = ["## Cold open", "## Timeline", "## Key quotes", "## Numbers to say aloud", "## Reactions",
             "## Three MSP takeaways", "## Open questions", "## Sources"]

@@ -16,7 +16,8 @@ import urllib.request
 
 import pytest
 
-from tests.catalog_fixture import build_catalog_db
+from bench.catalog_db import build_catalog_db
+from tests.support.serving import free_port, serving
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("INCIDENTWIRE_CHROMIUM", "/usr/bin/chromium")
@@ -24,45 +25,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(db_path):
-    """serve_datasette in a child process on a free loopback port; stopped on exit."""
-    port = free_port()
-    code = ("import sys; from pipeline.ops.serve import serve_datasette; "
-            "serve_datasette(sys.argv[1], port=int(sys.argv[2]))")
-    log = tempfile.TemporaryFile("w+")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(db_path), str(port)], cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/-/versions.json", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"catalog server did not start: {log.read()[-2000:]}")
-                time.sleep(0.2)
-        log.seek(0)
-        assert f"{url}/" in log.read()  # serve_datasette says where it listens
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

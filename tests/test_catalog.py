@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pipeline.ops.serve import make_datasette
-from tests.catalog_fixture import (CLAUDE_STORY, HOSTILE_TITLE, MERGED_STORY, VB_TITLE,
+from bench.catalog_db import (CLAUDE_STORY, HOSTILE_TITLE, MERGED_STORY, VB_TITLE,
                                    build_catalog_db)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -79,7 +79,7 @@ def test_make_datasette_refuses_a_missing_file(tmp_path):
 
 def test_serve_datasette_serves_over_http(catalog_path):
     import urllib.request
-    from tests.test_browser import serving
+    from tests.support.serving import serving
     with serving(catalog_path) as url:
         body = urllib.request.urlopen(url + "/incidentwire/search.json?q=blackmail").read()
         assert json.loads(body)["rows"]

@@ -16,8 +16,8 @@ from pipeline.crawl.local import crawl_sources
 from db.connection import open_db
 from pipeline.ops.loopback import LoopbackServer
 from db.runs import process_alive
-from tests.collect_support import FAST, FIXTURES, config, fixture, pdf_bytes
-from tests.test_spiders_system_cards import CARD_TEXT, INDEX
+from tests.support.collect import FAST, FIXTURES, config, fixture, pdf_bytes
+from tests.support.collect import CARD_TEXT, INDEX
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -235,7 +235,7 @@ def test_retry_after_header_forms():
 
 # A parent that crawls one feed whose server never answers; the test SIGKILLs it mid-crawl.
 PARENT = ("import sys; from pipeline.crawl.local import crawl_sources; from db.connection import open_db; "
-          "from tests.collect_support import FAST, config; "
+          "from tests.support.collect import FAST, config; "
           "crawl_sources(open_db(sys.argv[1]), config([{'name': 'stall', 'kind': 'feed', 'url': sys.argv[2]}]), "
           "settings_overrides=FAST)")
 

@@ -4,7 +4,7 @@ import json
 from pipeline.store import dedup
 from pipeline.store.documents import save_item
 from spiders.extract import html_to_text
-from tests.collect_support import fixture, items, response, run_callback, spider, store_db
+from tests.support.collect import fixture, items, response, run_callback, spider, store_db
 
 VB_URL = ("https://venturebeat.com/ai/anthropic-faces-backlash-to-claude-4-opus-behavior-that-contacts-"
           "authorities-press-if-it-thinks-youre-doing-something-egregiously-immoral/")

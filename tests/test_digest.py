@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.enrich import quotes as enrich
 from pipeline.publish.digest import DigestError, build_digest, write_digest
-from tests.briefs_db import CLAUDE_STORY, build_db, doc_row
+from tests.support.briefs import CLAUDE_STORY, build_db, doc_row
 
 
 @pytest.fixture()

@@ -2,7 +2,7 @@
 import pytest
 
 from pipeline.publish.digest import write_digest
-from tests.briefs_db import build_db
+from tests.support.briefs import build_db
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from pipeline.enrich import quotes as enrich
-from tests.briefs_db import BOWMAN_POST, CLAUDE_STORY, FIXTURES, build_db, fixture_text
+from tests.support.briefs import BOWMAN_POST, CLAUDE_STORY, FIXTURES, build_db, fixture_text
 
 
 @pytest.fixture(scope="module")

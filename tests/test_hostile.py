@@ -8,7 +8,7 @@ from pipeline.crawl.local import crawl_sources
 from db.connection import open_db
 from pipeline.ops.loopback import LoopbackServer
 from pipeline.store.documents import save_item
-from tests.collect_support import FAST, config, fixture, pdf_bytes, response, run_callback, spider, store_db
+from tests.support.collect import FAST, config, fixture, pdf_bytes, response, run_callback, spider, store_db
 
 ARTICLE = fixture("trafilatura_threatpost.com.android.html")
 

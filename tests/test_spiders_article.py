@@ -1,5 +1,5 @@
 """article spider on real recorded pages (trafilatura text and metadata, canonical URL)."""
-from tests.collect_support import fixture, items, requests, response, run_callback, spider
+from tests.support.collect import fixture, items, requests, response, run_callback, spider
 
 
 def test_article_page_text_title_author_date_canonical():

@@ -1,5 +1,5 @@
 """feed spider on real recorded feeds: RSS 2.0, Atom, JSON Feed, and following entries to pages."""
-from tests.collect_support import fixture, items, requests, response, run_callback, spider
+from tests.support.collect import fixture, items, requests, response, run_callback, spider
 
 
 def test_rss_lab_feed_entries_become_blog_documents():

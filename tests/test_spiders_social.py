@@ -3,7 +3,7 @@ documented shape. The post text is real (the Business of Tech segment, seed 002)
 placeholders, so no words are attributed to real people."""
 import json
 
-from tests.collect_support import fixture, items, requests, response, run_callback, spider
+from tests.support.collect import fixture, items, requests, response, run_callback, spider
 
 PARAS = [p for p in fixture("002_ee4b015b54fba806.txt").decode("utf-8").split("\n") if len(p) > 200]
 POST = PARAS[0][:480]

@@ -1,24 +1,8 @@
 """system_cards spider: index page -> cards (PDF via pypdf, HTML via trafilatura); versions in the store."""
-from tests.collect_support import (fixture, items, pdf_bytes, requests, response, run_callback, spider,
+from tests.support.collect import (fixture, items, pdf_bytes, requests, response, run_callback, spider,
                                    store_db)
 from pipeline.store.documents import save_item
-
-# Passages of the Claude Opus 4 system card as the seed article quotes them (seed 000).
-CARD_TEXT = [
-    "Claude Opus 4 System Card (excerpts quoted by the press).",
-    "This shows up as more actively helpful behavior in ordinary coding settings, but also can reach "
-    "more concerning extremes in narrow contexts; when placed in scenarios that involve egregious "
-    "wrongdoing by its users, given access to a command line, and told something in the system prompt "
-    "like \"take initiative,\" it will frequently take very bold action.",
-    "This includes locking users out of systems that it has access to or bulk-emailing media and "
-    "law-enforcement figures to surface evidence of wrongdoing. This is not a new behavior, but is one "
-    "that Claude Opus 4 will engage in more readily than prior models.",
-]
-INDEX = b"""<html><body><h1>Model cards</h1>
-<a href="/cards/claude-opus-4-system-card.pdf">Claude Opus 4 system card</a>
-<a href="/news">News</a><a href="mailto:x@example.com">mail</a>
-<a href="/cards/sonnet-model-card.html">Sonnet model card</a></body></html>"""
-
+from tests.support.collect import CARD_TEXT, INDEX
 
 def test_index_yields_card_requests():
     s = spider("system_cards", url="https://lab.example/system-cards", publisher="Lab")

@@ -1,7 +1,7 @@
 """wordpress spider on the real /wp-json/wp/v2/posts response in the seed."""
 import json
 
-from tests.collect_support import fixture, items, requests, response, run_callback, spider
+from tests.support.collect import fixture, items, requests, response, run_callback, spider
 
 API = "https://violethoward.com/new/wp-json/wp/v2/posts?per_page=20&page=1"
 

@@ -6,7 +6,7 @@ import pytest
 from pipeline.store import dedup
 from pipeline.store import documents as store
 from pipeline.store.documents import save_item, week_and_month
-from tests.collect_support import fixture, store_db
+from tests.support.collect import fixture, store_db
 
 SEED = fixture("002_ee4b015b54fba806.txt").decode("utf-8")
 

@@ -8,15 +8,7 @@ import pytest
 from pipeline.stories import engine as stories
 from db.connection import open_db
 from pipeline.stories.engine import assign_stories, cluster_stream, story_id_for
-
-FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "stories" / "aiid-sample.jsonl"
-
-
-def sample():
-    """Two Starbucks scheduling reports, four Google Photos reports, three ad-targeting reports."""
-    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
-    return rows[2:]
-
+from tests.support.stories import FIXTURE, sample
 
 def insert(db, rows, start=1, **extra):
     for k, r in enumerate(rows, start):

@@ -1,10 +1,11 @@
-"""Build a small, realistic incidentwire DB for the catalog tests from real seed and AIID texts.
+"""Build a small, realistic incidentwire DB for bench.search and the catalog tests from real seed and AIID texts.
 
 Used when the demo DB is not available; also the base of bench.search. Every text here comes
 from ../shared (seeds, eval/aiid-fixtures.jsonl, fixtures/feeds) except the one hostile document,
 which is made up on purpose to prove that scraped markup is shown as text.
 """
 import datetime
+import os
 import html
 import json
 import pathlib
@@ -29,8 +30,10 @@ BOT_TITLE = "Anthropic\u2019s Claude 4 Opus Faces Backlash Over \u201cRatting\u2
 
 def find_shared(shared=None):
     """The shared inputs folder: the argument, else the tests' own (see conftest.shared_dir)."""
-    from tests.conftest import shared_dir
-    return pathlib.Path(shared) if shared else shared_dir()
+    if shared:
+        return pathlib.Path(shared)
+    env = os.environ.get("INCIDENTWIRE_SHARED")
+    return pathlib.Path(env) if env else pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "shared"
 
 
 def wordpress_text(path):

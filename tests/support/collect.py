@@ -5,7 +5,7 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlRespon
 
 from db.connection import open_db
 
-FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "collect"
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "collect"
 # Loopback crawls need no politeness delays; retries back off briefly so tests stay fast.
 FAST = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RETRY_BACKOFF_BASE": 0.05,
         "RETRY_TIMES": 2, "DOWNLOAD_TIMEOUT": 10}
@@ -79,3 +79,20 @@ def config(sources, **settings):
     base.update(settings)
     return {"path": "test", "settings": base,
             "sources": [{"publisher": s["name"], "enabled": True, "allow_private": True, **s} for s in sources]}
+
+
+# Passages of the Claude Opus 4 system card as the seed article quotes them (seed 000).
+CARD_TEXT = [
+    "Claude Opus 4 System Card (excerpts quoted by the press).",
+    "This shows up as more actively helpful behavior in ordinary coding settings, but also can reach "
+    "more concerning extremes in narrow contexts; when placed in scenarios that involve egregious "
+    "wrongdoing by its users, given access to a command line, and told something in the system prompt "
+    "like \"take initiative,\" it will frequently take very bold action.",
+    "This includes locking users out of systems that it has access to or bulk-emailing media and "
+    "law-enforcement figures to surface evidence of wrongdoing. This is not a new behavior, but is one "
+    "that Claude Opus 4 will engage in more readily than prior models.",
+]
+INDEX = b"""<html><body><h1>Model cards</h1>
+<a href="/cards/claude-opus-4-system-card.pdf">Claude Opus 4 system card</a>
+<a href="/news">News</a><a href="mailto:x@example.com">mail</a>
+<a href="/cards/sonnet-model-card.html">Sonnet model card</a></body></html>"""

@@ -6,7 +6,7 @@ import pathlib
 
 from db.connection import open_db
 
-FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures" / "briefs"
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "briefs"
 CLAUDE_STORY = "s-claude-opus-4-ratting"
 LION_AIR_STORY = "s-lion-air-737-max"
 VB_URL = ("https://venturebeat.com/ai/anthropic-faces-backlash-to-claude-4-opus-behavior-that-contacts-"
