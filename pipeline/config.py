@@ -8,12 +8,34 @@ KINDS = {"feed", "article", "wordpress", "system_cards", "mastodon", "bluesky", 
 
 DEFAULT_SETTINGS = {
     "relevance_min": 0.35,
+    "social_relevance_min": 0.1,
     "user_agent": "incidentwire/0.1 (+https://github.com/incidentwire/incidentwire)",
     "allow_private": False,
     "max_response_bytes": 10 * 1024 * 1024,
     "download_timeout": 30,
     "concurrent_per_domain": 2,
 }
+
+
+# Social sources are searches or tags: the query already chose the topic, and a post is too
+# short to score well, so they have their own, lower default cut-off.
+SOCIAL_KINDS = {"mastodon", "bluesky", "hn", "reddit", "lobsters"}
+
+
+def relevance_cut(source, settings=None):
+    """The relevance score below which a new document from `source` is off-topic (not stored).
+
+    The one rule, used by the local crawl, the Redis writer and the store: the source's own
+    `relevance_min`; else `social_relevance_min` for a social kind, `relevance_min` for any other,
+    from `settings` (the config's [settings]) or, where those lack the key, DEFAULT_SETTINGS.
+    `source` is a config source or a `sources` row (kind, relevance_min); None means unknown.
+    """
+    source = source or {}
+    if source.get("relevance_min") is not None:
+        return source["relevance_min"]
+    key = "social_relevance_min" if source.get("kind") in SOCIAL_KINDS else "relevance_min"
+    value = (settings or {}).get(key)
+    return DEFAULT_SETTINGS[key] if value is None else value
 
 
 class ConfigError(Exception):

@@ -301,3 +301,36 @@ def test_worker_that_finds_the_queue_empty_waits_for_its_peers_requests(tmp_path
     assert len(urls) == len(set(urls)) == result["inserted"]
     assert result["inserted"] + result["offtopic"] == 14  # one document per page, none twice
     assert list(client.scan_iter(match="incidentwire:*")) == []
+
+
+def test_social_source_through_redis_keeps_what_one_machine_keeps(tmp_path, redis_url):
+    """One relevance rule: a Mastodon post scoring about 0.2 is kept by a social source (its tag
+    already chose the topic) whether the crawl runs on one machine or through Redis."""
+    import json
+
+    from pipeline.crawl.local import crawl_sources
+    from pipeline.crawl.scaleout import crawl_with_redis
+
+    text = ("Lunch on the terrace today with the whole team, sunny and warm, and everyone brought something "
+            "to share with the others. The robot vacuum and its sensor clean the kitchen.")
+    site = tmp_path / "site"
+    timeline = site / "api/v1/timelines/tag/aisafety"
+    timeline.mkdir(parents=True)
+    (tmp_path / "sources.toml").write_text(
+        '[settings]\nrelevance_min = 0.35\nallow_private = true\n'
+        '[[source]]\nname = "masto"\nkind = "mastodon"\nurl = "{base}/api/v1/timelines/tag/aisafety"\n')
+    with LoopbackServer(site) as server:
+        status = {"id": "1", "created_at": "2025-05-23T10:00:00Z", "url": f"{server.url}/@tester/1",
+                  "content": f"<p>{text}</p>", "account": {"acct": "tester", "display_name": "Tester"}}
+        (timeline / "index.json").write_text(json.dumps([status]))
+        config = load_config(tmp_path / "sources.toml", base_url=server.url)
+        db = open_db(tmp_path / "local.db")
+        local = crawl_sources(db, config, settings_overrides=FAST)
+        db.close()
+        db = open_db(tmp_path / "redis.db")
+        counts = crawl_with_redis(db, config, redis_url, workers=1, settings_overrides=FAST)
+        scores = [r["relevance"] for r in db.query("select relevance from documents")]
+        db.close()
+    assert counts.get("errors") is None, counts.get("errors")
+    assert len(scores) == 1 and 0.1 < scores[0] < 0.35, scores  # below the general cut, above the social one
+    assert local["inserted"] == counts["inserted"] == 1 and counts["offtopic"] == 0

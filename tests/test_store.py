@@ -163,3 +163,21 @@ def test_a_storage_failure_is_raised_not_recorded_as_a_skip(tmp_path):
     with pytest.raises(sqlite3.OperationalError):
         save_item(ro, item)
     assert open_db(path)["documents"].count == 0 and open_db(path)["skips"].count == 0
+
+
+def test_store_default_cut_is_the_config_rule(tmp_path):
+    """Without an explicit cut the store applies pipeline.config.relevance_cut to the source row:
+    a social source keeps a short post the general cut-off would drop."""
+    from pipeline.config import relevance_cut
+    db = store_db(tmp_path, {"name": "masto", "kind": "mastodon", "url": "https://m.example/api/v1/timelines/tag/ai"},
+                  {"name": "feed", "kind": "feed", "url": "https://f.example/feed"})
+    text = ("Lunch on the terrace today with the whole team, sunny and warm, and everyone brought something "
+            "to share with the others. The robot vacuum and its sensor clean the kitchen.")
+    post = doc(source="masto", url="https://m.example/@t/1", title=None, text=text, kind="social", guid="m1")
+    assert save_item(db, post) == "inserted"
+    assert save_item(db, dict(post, source="feed", url="https://f.example/1", guid="f1")) == "offtopic"
+    [score] = [r["relevance"] for r in db.query("select relevance from documents")]
+    assert relevance_cut({"kind": "mastodon"}) < score < relevance_cut({"kind": "feed"})
+    assert relevance_cut({"kind": "hn"}, {"social_relevance_min": 0.3}) == 0.3
+    assert relevance_cut({"kind": "feed", "relevance_min": 0.0}, {"relevance_min": 0.5}) == 0.0
+    assert relevance_cut(None) == 0.35

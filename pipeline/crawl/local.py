@@ -21,7 +21,7 @@ import time
 import traceback
 import urllib.parse
 
-from pipeline.config import sync_sources
+from pipeline.config import relevance_cut, sync_sources
 from db.runs import finish_run, now, start_run
 
 log = logging.getLogger(__name__)
@@ -48,17 +48,6 @@ def _known_documents(db, source_id):
     return known
 
 
-SOCIAL_KINDS = {"mastodon", "bluesky", "hn", "reddit", "lobsters"}
-
-
-def default_relevance_min(kind, settings):
-    """The cut-off for a source that sets none. Social sources are searches or tags, so the query
-    already chose the topic, and a post is too short to score well: they get a lower default."""
-    if kind in SOCIAL_KINDS:
-        return settings.get("social_relevance_min", 0.1)
-    return settings.get("relevance_min")
-
-
 def plan_jobs(db, config, only=None):
     """(jobs, errors): one job per enabled (or named) source with its crawl state."""
     rows = sync_sources(db, config)
@@ -72,9 +61,8 @@ def plan_jobs(db, config, only=None):
         if not only and not src.get("enabled", True):
             continue
         row = rows[name]
-        source = {**src, "max_response_bytes": config["settings"].get("max_response_bytes")}
-        if source.get("relevance_min") is None:
-            source["relevance_min"] = default_relevance_min(source["kind"], config["settings"])
+        source = {**src, "max_response_bytes": config["settings"].get("max_response_bytes"),
+                  "relevance_min": relevance_cut(src, config["settings"])}
         jobs.append({
             "source": source,
             "state": {"etag": row.get("etag"), "last_modified": row.get("last_modified")},

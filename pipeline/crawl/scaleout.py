@@ -235,9 +235,9 @@ def worker_main():
 
 
 def relevance_by_source(config):
-    """The relevance cut-off per source, as the single-machine crawl applies it."""
-    default = config["settings"].get("relevance_min")
-    return {s["name"]: s.get("relevance_min", default) for s in config["sources"]}
+    """The relevance cut-off per source: the one rule, as the single-machine crawl applies it."""
+    from pipeline.config import relevance_cut
+    return {s["name"]: relevance_cut(s, config["settings"]) for s in config["sources"]}
 
 
 def drain_items(db, client, tag, run_id, done, relevance=None, idle_timeout=1.0):

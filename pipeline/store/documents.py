@@ -10,7 +10,7 @@ import sqlite3
 import logging
 
 from pipeline.store import dedup
-from pipeline.config import DEFAULT_SETTINGS
+from pipeline.config import relevance_cut
 from pipeline.store.relevance import relevance_score
 from db.runs import now, record_skip
 from pipeline.urls import canonical_url, site_of
@@ -25,7 +25,8 @@ MAX_DIFF_LINES = 4000
 def save_item(db, item, run_id=None, relevance_min=None):
     """Store one spider item; return "inserted", "updated", "unchanged", "skipped" or "offtopic".
 
-    `relevance_min` overrides the cut-off; by default the source's own, else the settings default.
+    `relevance_min` overrides the cut-off; by default `pipeline.config.relevance_cut` of the
+    item's source row with the default settings (the crawl passes the cut its config gives).
     """
     if not isinstance(item, dict):
         return _skip(db, run_id, "?", None, f"item is not a dict ({type(item).__name__})")
@@ -66,7 +67,7 @@ def _save_state(db, item):
 
 
 def _source_row(db, name):
-    rows = list(db.query("select id, relevance_min, publisher, config from sources where name = ?", [name]))
+    rows = list(db.query("select id, kind, relevance_min, publisher, config from sources where name = ?", [name]))
     return rows[0] if rows else None
 
 
@@ -153,9 +154,7 @@ def _save_document(db, item, run_id, relevance_min):
     existing = _find_existing(db, row)
     if existing:
         return _update(db, existing, row)
-    cut = relevance_min
-    if cut is None:
-        cut = source["relevance_min"] if source and source["relevance_min"] is not None else DEFAULT_SETTINGS["relevance_min"]
+    cut = relevance_cut(source) if relevance_min is None else relevance_min
     if row["relevance"] < cut:
         log.info("off-topic (%.2f < %.2f): %s", row["relevance"], cut, row["url"])
         return "offtopic"
