@@ -1,4 +1,5 @@
-"""Scrapy spiders, one module per source kind. Spiders only fetch and yield plain dict items."""
+"""Scrapy spiders, one module per source kind. Spiders only fetch and yield plain dict items
+(built by spiders.items); spiders.guard and spiders.middlewares keep them off private addresses."""
 
 
 def spider_class(kind):

@@ -6,9 +6,9 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from pipeline.dates import url_date
 from pipeline.urls import canonical_url
-from spiders.extract import iso_utc, looks_binary
+from spiders.extract import looks_binary
+from spiders.items import document_item, skip_item
 
 log = logging.getLogger(__name__)
 
@@ -112,30 +112,12 @@ class SourceSpider(scrapy.Spider):
 
     # -- items ----------------------------------------------------------------------------
     def document(self, url, text, title=None, **fields):
-        """A document item in the contract's shape."""
-        item = {
-            "type": "document", "source": self.source["name"], "url": url,
-            "canonical_url": fields.pop("canonical_url", None),
-            "kind": fields.pop("kind", None) or self.source.get("doc_kind") or self.default_doc_kind,
-            "publisher": fields.pop("publisher", None) or self.source.get("publisher") or self.source["name"],
-            "title": title, "author": fields.pop("author", None),
-            "published": fields.pop("published", None), "text": text,
-            "lang": fields.pop("lang", None), "guid": fields.pop("guid", None),
-            "extra": fields.pop("extra", None) or {},
-        }
-        item["extra"].update(fields)
-        if not item["published"]:  # a page or entry without a date: the day its address files it under
-            item["published"] = iso_utc(url_date(item["canonical_url"] or url))
-        return item
+        """A document item from this spider's source (see spiders.items)."""
+        return document_item(self.source, url, text, title, default_kind=self.default_doc_kind, **fields)
 
     def skip(self, url, reason, fatal=False, refused=False):
         """A skip item: counted and logged by the store, never silently dropped."""
-        item = {"type": "skip", "source": self.source["name"], "url": url, "reason": reason}
-        if fatal:
-            item["fatal"] = True
-        if refused:
-            item["refused"] = True
-        return item
+        return skip_item(self.source["name"], url, reason, fatal=fatal, refused=refused)
 
     def unseen(self, records, key, url, missing):
         """Yield (record, None) for each record not yet yielded in this crawl, (None, skip) for one
