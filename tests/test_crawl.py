@@ -199,7 +199,7 @@ def test_shipped_sources_toml_is_valid_and_public():
 
 
 def test_cut_offs_per_source_kind_and_setting(tmp_path):
-    from pipeline.crawl.local import plan_jobs
+    from pipeline.crawl.plan import plan_jobs
     db = open_db(tmp_path / "plan.db")
     cfg = config([{"name": "masto", "kind": "mastodon", "url": "https://m.example/api/v1/timelines/tag/ai"},
                   {"name": "feed", "kind": "feed", "url": "https://f.example/feed"},

@@ -1,9 +1,9 @@
 """Run the spiders for the configured sources and store what they yield.
 
 Scrapy runs in a child process: a Twisted reactor cannot be restarted, and the CLI, the demo
-and the tests call `crawl_sources` more than once per Python process. The child saves each
-item through `pipeline.store.documents.save_item` as the item_scraped signal delivers it, so a crawl
-that is killed keeps everything saved up to that moment.
+and the tests call `crawl_sources` more than once per Python process. In the child, the item
+pipeline `pipeline.crawl.recorder.Recorder` saves each item through the store as it comes, so a
+crawl that is killed keeps everything saved up to that moment.
 """
 import collections
 import ctypes
@@ -12,7 +12,6 @@ import logging
 import os
 import pathlib
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -21,54 +20,10 @@ import time
 import traceback
 import urllib.parse
 
-from pipeline.config import relevance_cut, sync_sources
 from db.runs import finish_run, now, start_run
+from pipeline.crawl.plan import COUNT_KEYS, database_file, plan_jobs
 
 log = logging.getLogger(__name__)
-
-COUNT_KEYS = ("fetched", "not_modified", "inserted", "updated", "unchanged", "skipped", "offtopic", "refused")
-
-
-def _db_path(db):
-    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
-    if not path:
-        raise ValueError("crawl_sources needs a database file, not an in-memory database")
-    return path
-
-
-def _known_documents(db, source_id):
-    """Canonical URL -> stored HTTP validators, for every document of a source."""
-    known = {}
-    for url, extra in db.conn.execute("select canonical_url, extra from documents where source_id = ?", [source_id]):
-        try:
-            data = json.loads(extra or "{}")
-        except ValueError:
-            data = {}
-        known[url] = {"etag": data.get("http_etag"), "last_modified": data.get("http_last_modified")}
-    return known
-
-
-def plan_jobs(db, config, only=None):
-    """(jobs, errors): one job per enabled (or named) source with its crawl state."""
-    rows = sync_sources(db, config)
-    by_name = {s["name"]: s for s in config["sources"]}
-    errors = [f"unknown source {name!r} (not in {config.get('path', 'the config')})"
-              for name in (only or []) if name not in by_name]
-    jobs = []
-    for name, src in by_name.items():
-        if only and name not in only:
-            continue
-        if not only and not src.get("enabled", True):
-            continue
-        row = rows[name]
-        source = {**src, "max_response_bytes": config["settings"].get("max_response_bytes"),
-                  "relevance_min": relevance_cut(src, config["settings"])}
-        jobs.append({
-            "source": source,
-            "state": {"etag": row.get("etag"), "last_modified": row.get("last_modified")},
-            "known": _known_documents(db, row["id"]),
-        })
-    return jobs, errors
 
 
 def crawl_sources(db, config, only=None, run_id=None, settings_overrides=None):
@@ -82,7 +37,7 @@ def crawl_sources(db, config, only=None, run_id=None, settings_overrides=None):
         from spiders.settings import crawl_settings
         settings = crawl_settings(config["settings"], settings_overrides)
         try:
-            result = _run_child(_db_path(db), jobs, settings, run_id)
+            result = _run_child(database_file(db), jobs, settings, run_id)
         except BaseException as e:  # interrupted: what was saved stays; the run says so
             if own_run:
                 finish_run(db, run_id, errors=errors + [f"crawl interrupted ({type(e).__name__})"],
@@ -157,102 +112,38 @@ def _watch_parent(parent_pid, interval=0.5):
 
 def run_spiders(db_path, jobs, settings, run_id):
     """Run the jobs' spiders to completion in this process (once: the reactor cannot restart)."""
-    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     from db.connection import open_db
-    from pipeline.store.documents import save_item
-    from spiders import spider_class
+    from pipeline.crawl.recorder import Recording, with_recorder
 
     db = open_db(db_path)
-    counts = {job["source"]["name"]: dict.fromkeys(COUNT_KEYS, 0) for job in jobs}
-    failed = {name: False for name in counts}
-    errors = []
-    storage_errors = []
-    keep_alive = []
-    process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": True})
+    process = CrawlerProcess({**with_recorder(settings), "LOG_INSTALL_ROOT_HANDLER": True})
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
     logging.getLogger("twisted").addFilter(_drop_close_race)
-
-    def attach(crawler, job):
-        name = job["source"]["name"]
-        cut = job["source"].get("relevance_min")
-
-        def on_item(item, response, spider):
-            if storage_errors:
-                return
-            if item.get("type") == "skip":
-                if item.get("refused"):
-                    counts[name]["refused"] += 1
-                if item.get("fatal"):
-                    failed[name] = True
-            try:
-                status = save_item(db, item, run_id=run_id, relevance_min=cut)
-            except sqlite3.DatabaseError as e:
-                # Disk full or read-only: every further item would fail the same way. Stop.
-                storage_errors.append(f"database {db_path}: {e}")
-                errors.append(storage_errors[0])
-                process.stop()
-                return
-            if status in counts[name]:
-                counts[name][status] += 1
-
-        def on_response(response, request, spider):
-            if response.status == 304:
-                counts[name]["not_modified"] += 1
-            elif response.status < 400 and not request.url.endswith("/robots.txt"):
-                counts[name]["fetched"] += 1
-
-        def on_error(failure, response, spider):
-            failed[name] = failed[name] or bool(response.meta.get("entry"))
-            counts[name]["skipped"] += 1
-            save_item(db, {"type": "skip", "source": name, "url": response.url,
-                           "reason": f"spider error: {type(failure.value).__name__}: {str(failure.value)[:200]}"},
-                      run_id=run_id)
-
-        def on_closed(spider, reason):
-            if storage_errors:
-                return  # the database cannot be written: nothing more to record
-            if reason == "finished" and spider.new_state and not failed[name]:
-                # Validators are saved last: a crawl killed half-way fetches the feed again next time.
-                save_item(db, {"type": "source_state", "source": name, **spider.new_state}, run_id=run_id)
-            problem = failed[name] or reason != "finished"
-            failures = _failures(db, name) + 1 if problem else 0
-            # Skips already wrote their reason to last_error; a clean run clears it.
-            if reason != "finished":
-                last_error = f"crawl ended early ({reason})"
-            elif counts[name]["skipped"]:
-                last_error = _last_error(db, name)
-            else:
-                last_error = None
-            with db.conn:
-                db.conn.execute("update sources set last_crawled = ?, consecutive_failures = ?, last_error = ? "
-                                "where name = ?", [now(), failures, last_error, name])
-            if reason != "finished":
-                errors.append(f"{name}: crawl ended ({reason})")
-
-        # Signal receivers are held weakly by Scrapy: keep these closures alive.
-        keep_alive.extend([on_item, on_response, on_error, on_closed])
-        crawler.signals.connect(on_item, signal=signals.item_scraped)
-        crawler.signals.connect(on_response, signal=signals.response_received)
-        crawler.signals.connect(on_error, signal=signals.spider_error)
-        crawler.signals.connect(on_closed, signal=signals.spider_closed)
-
+    recording = Recording(db, db_path, run_id, [job["source"]["name"] for job in jobs], process.stop)
     hosts = collections.Counter(urllib.parse.urlsplit(job["source"]["url"]).hostname for job in jobs)
     _load_robots(db)
     for job in jobs:
-        cls = spider_class(job["source"]["kind"])
-        host = urllib.parse.urlsplit(job["source"]["url"]).hostname
-        custom = _politeness(host, hosts[host], settings)
-        if custom:
-            cls = type(cls.__name__, (cls,), {"custom_settings": custom})
-        crawler = process.create_crawler(cls)
-        attach(crawler, job)
-        process.crawl(crawler, source=job["source"], state=job["state"], known=job["known"])
+        _add_crawler(process, job, hosts, settings, recording)
     process.start()
     _save_robots(db)
     db.conn.close()
-    return {"counts": counts, "errors": errors}
+    return {"counts": recording.counts, "errors": recording.errors}
+
+
+def _add_crawler(process, job, hosts, settings, recording):
+    """One crawler for the job's source, with its politeness settings, recording into `recording`."""
+    from spiders import spider_class
+
+    cls = spider_class(job["source"]["kind"])
+    host = urllib.parse.urlsplit(job["source"]["url"]).hostname
+    custom = _politeness(host, hosts[host], settings)
+    if custom:
+        cls = type(cls.__name__, (cls,), {"custom_settings": custom})
+    crawler = process.create_crawler(cls)
+    recording.attach(crawler)
+    process.crawl(crawler, source=job["source"], state=job["state"], known=job["known"])
 
 
 def _drop_close_race(record):
@@ -299,13 +190,3 @@ def _save_robots(db):
                 db.conn.execute("insert or replace into robots (netloc, etag, last_modified, body, fetched) "
                                 "values (?, ?, ?, ?, ?)",
                                 [netloc, entry["etag"], entry["last_modified"], entry["body"], now()])
-
-
-def _last_error(db, name):
-    row = db.conn.execute("select last_error from sources where name = ?", [name]).fetchone()
-    return row[0] if row else None
-
-
-def _failures(db, name):
-    row = db.conn.execute("select consecutive_failures from sources where name = ?", [name]).fetchone()
-    return (row[0] or 0) if row else 0

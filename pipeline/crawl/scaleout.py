@@ -352,7 +352,7 @@ def crawl_with_redis(db, config, url, workers=None, only=None, run_id=None, remo
                      settings_overrides=None):
     """The writer: start `workers` local crawl workers, store what every worker pushes; return counts."""
     from pipeline.config import sync_sources
-    from pipeline.crawl.local import COUNT_KEYS
+    from pipeline.crawl.plan import COUNT_KEYS
     from db.runs import finish_run, start_run
 
     client = connect(url)
