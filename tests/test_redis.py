@@ -70,7 +70,8 @@ def start_writer(tmp_path, config, redis_url, names, remote_wait):
 
     import redis
 
-    from pipeline.crawl.scaleout import CURRENT, crawl_with_redis
+    from pipeline.crawl.redis_queue import CURRENT
+    from pipeline.crawl.scaleout import crawl_with_redis
 
     client, result = redis.Redis.from_url(redis_url), {}
 
@@ -250,7 +251,8 @@ def test_worker_that_finds_the_queue_empty_waits_for_its_peers_requests(tmp_path
     import json
     import threading
 
-    from pipeline.crawl.scaleout import CURRENT, worker_command
+    from pipeline.crawl.redis_queue import CURRENT
+    from pipeline.crawl.scaleout import worker_command
     import redis
 
     names = ["anthropic-news"]  # one feed that links 14 pages
