@@ -1,9 +1,13 @@
-"""Content hashes and near-duplicate detection (SimHash to find candidates, shingles to confirm)."""
+"""Content hashes, near-duplicate detection (SimHash to find candidates, shingles to confirm), and
+linking a new document to the original of its copies."""
 import hashlib
+import json
 import re
 import unicodedata
 
 import numpy as np
+
+from pipeline.urls import canonical_url
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 SHINGLE = 4
@@ -144,3 +148,49 @@ def duplicate_originals(texts):
             hashes[len(owners)] = int(sh, 16)
             owners.append(i)
     return out
+
+
+def _original_key(doc):
+    """Sort key: earliest published first; on a tie, the copy on the outlet's own site first.
+
+    Republished copies usually carry the original's publisher name ("VentureBeat") in the text
+    or metadata but live on another host, so a host that contains the publisher's name is the
+    original. Unknown dates sort last (a copy without a date cannot claim to be first); the
+    first-seen id breaks any remaining tie so the choice is stable.
+    """
+    published = doc.get("published") or "9999"
+    publisher = "".join(ch for ch in (doc.get("publisher") or "").lower() if ch.isalnum())
+    host = (doc.get("site") or "").replace(".", "").replace("-", "")
+    on_outlet = bool(publisher) and publisher in host
+    return (published, not on_outlet, doc.get("id") or 0)
+
+
+def link_duplicates(db, doc_id, row):
+    """Link a new document to the original of its exact or near duplicates (inside the caller's transaction)."""
+    ids = [r[0] for r in db.conn.execute(
+        "select id from documents where content_hash = ? and id != ?", [row["content_hash"], doc_id])]
+    original_url = json.loads(row["extra"]).get("original_url")
+    if original_url:
+        ids += [r[0] for r in db.conn.execute("select id from documents where canonical_url = ? and id != ?",
+                                              [canonical_url(original_url), doc_id])]
+    if not ids:
+        ids = find_near_duplicates(db, row["text"], row["simhash"], exclude_id=doc_id)
+    if not ids:
+        return
+    # The group: the new document, its duplicates, and everything already linked to their originals.
+    roots = set()
+    for other in ids:
+        r = db.conn.execute("select coalesce(duplicate_of, id) from documents where id = ?", [other]).fetchone()
+        if r:
+            roots.add(r[0])
+    members = {doc_id, *ids, *roots}
+    for root in roots:
+        members.update(r[0] for r in db.conn.execute("select id from documents where duplicate_of = ?", [root]))
+    cols = ["id", "published", "publisher", "site"]
+    docs = [dict(zip(cols, db.conn.execute(f"select {', '.join(cols)} from documents where id = ?", [m]).fetchone()))
+            for m in members]
+    original = min(docs, key=_original_key)["id"]
+    db.conn.execute(
+        f"update documents set duplicate_of = ? where id in ({', '.join('?' * len(members))}) and id != ?",
+        [original, *members, original])
+    db.conn.execute("update documents set duplicate_of = null where id = ?", [original])

@@ -116,16 +116,8 @@ def _normalise(item, trust_canonical=False):
     if doc_kind not in DOC_KINDS:
         return None, f"unknown document kind {doc_kind!r}"
     text = text.strip()[:MAX_TEXT_CHARS]
-    canonical = canonical_url(url)
     extra = dict(item.get("extra") or {})
-    declared = item.get("canonical_url")
-    if declared and declared.startswith(("http://", "https://")):
-        if trust_canonical or site_of(canonical_url(declared)) == site_of(canonical):
-            canonical = canonical_url(declared)
-        else:
-            # A page naming another site as canonical is a syndicated copy: remember the
-            # original's address instead of letting the copy take over the original's row.
-            extra.setdefault("original_url", declared)
+    canonical = _canonical(url, item.get("canonical_url"), extra, trust_canonical)
     published = item.get("published")
     week, month = week_and_month(published)
     published = published if week else None  # an unreadable date is no date
@@ -141,6 +133,19 @@ def _normalise(item, trust_canonical=False):
         "extra": json.dumps({k: v for k, v in extra.items() if v is not None}, ensure_ascii=False,
                             sort_keys=True, default=str),
     }, None
+
+
+def _canonical(url, declared, extra, trust_canonical):
+    """The document's canonical URL: the page's declared one when it is on the same site (or the
+    source is trusted); a declared URL on another site is kept in `extra` as original_url."""
+    canonical = canonical_url(url)
+    if declared and declared.startswith(("http://", "https://")):
+        if trust_canonical or site_of(canonical_url(declared)) == site_of(canonical):
+            return canonical_url(declared)
+        # A page naming another site as canonical is a syndicated copy: remember the
+        # original's address instead of letting the copy take over the original's row.
+        extra.setdefault("original_url", declared)
+    return canonical
 
 
 def _save_document(db, item, run_id, relevance_min):
@@ -168,7 +173,7 @@ def _save_document(db, item, run_id, relevance_min):
         db.conn.execute(
             "insert or ignore into document_versions (document_id, url, content_hash, fetched, text, diff) "
             "values (?, ?, ?, ?, ?, null)", [doc_id, row["url"], row["content_hash"], row["fetched"], row["text"]])
-        _link_duplicates(db, doc_id, row)
+        dedup.link_duplicates(db, doc_id, row)
     return "inserted"
 
 
@@ -212,49 +217,3 @@ def _update(db, existing, row):
             [existing["id"], row["url"], row["content_hash"], fetched, row["text"],
              unified_diff(existing["text"] or "", row["text"], row["url"])])
     return "updated"
-
-
-def _original_key(doc):
-    """Sort key: earliest published first; on a tie, the copy on the outlet's own site first.
-
-    Republished copies usually carry the original's publisher name ("VentureBeat") in the text
-    or metadata but live on another host, so a host that contains the publisher's name is the
-    original. Unknown dates sort last (a copy without a date cannot claim to be first); the
-    first-seen id breaks any remaining tie so the choice is stable.
-    """
-    published = doc.get("published") or "9999"
-    publisher = "".join(ch for ch in (doc.get("publisher") or "").lower() if ch.isalnum())
-    host = (doc.get("site") or "").replace(".", "").replace("-", "")
-    on_outlet = bool(publisher) and publisher in host
-    return (published, not on_outlet, doc.get("id") or 0)
-
-
-def _link_duplicates(db, doc_id, row):
-    """Link a new document to the original of its exact or near duplicates (inside the caller's transaction)."""
-    ids = [r[0] for r in db.conn.execute(
-        "select id from documents where content_hash = ? and id != ?", [row["content_hash"], doc_id])]
-    original_url = json.loads(row["extra"]).get("original_url")
-    if original_url:
-        ids += [r[0] for r in db.conn.execute("select id from documents where canonical_url = ? and id != ?",
-                                              [canonical_url(original_url), doc_id])]
-    if not ids:
-        ids = dedup.find_near_duplicates(db, row["text"], row["simhash"], exclude_id=doc_id)
-    if not ids:
-        return
-    # The group: the new document, its duplicates, and everything already linked to their originals.
-    roots = set()
-    for other in ids:
-        r = db.conn.execute("select coalesce(duplicate_of, id) from documents where id = ?", [other]).fetchone()
-        if r:
-            roots.add(r[0])
-    members = {doc_id, *ids, *roots}
-    for root in roots:
-        members.update(r[0] for r in db.conn.execute("select id from documents where duplicate_of = ?", [root]))
-    cols = ["id", "published", "publisher", "site"]
-    docs = [dict(zip(cols, db.conn.execute(f"select {', '.join(cols)} from documents where id = ?", [m]).fetchone()))
-            for m in members]
-    original = min(docs, key=_original_key)["id"]
-    db.conn.execute(
-        f"update documents set duplicate_of = ? where id in ({', '.join('?' * len(members))}) and id != ?",
-        [original, *members, original])
-    db.conn.execute("update documents set duplicate_of = null where id = ?", [original])
