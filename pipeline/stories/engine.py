@@ -1067,7 +1067,7 @@ def refresh_stories(db, story_ids, vec_of=None, now=None, model=None):
     this inside its write transaction, so no other writer changes the documents meanwhile.
     """
     from pipeline.stories.embed import content_key, load_vectors, resolve_model
-    from pipeline.stories.entities import categorise
+    from pipeline.stories.categories import categorise
     if not story_ids:
         return 0
     keep = model is not None or vec_of is None
