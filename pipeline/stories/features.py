@@ -125,4 +125,5 @@ def key_overlap(doc_keys, story_keys, idf, n=None):
 
 
 def unit(v):
+    """A dense vector scaled to unit length (a zero vector stays zero)."""
     return v / (np.linalg.norm(v) + 1e-9)

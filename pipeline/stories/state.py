@@ -96,6 +96,7 @@ def activate(st, story):
 
 
 def retire(st, story):
+    """No longer eligible for joining: its row in the centroid matrix is freed."""
     st.active.pop(story.id, None)
     if story.slot is not None:
         st.live[story.slot], st.owner[story.slot] = False, None
