@@ -197,7 +197,8 @@ def run_ours(items, vectors, config=None):
     """The same path as `process`: what the store and spiders would know of each item (kind, copies,
     links), gazetteer entities, then cluster_stream with the fixed CONFIG."""
     from pipeline.stories.entities import extract_entities
-    from pipeline.stories.engine import cluster_stream, items_from_records
+    from pipeline.stories.records import items_from_records
+    from pipeline.stories.stream import cluster_stream
     t0 = time.perf_counter()
     items = [{**it, "entities": extract_entities(f"{it.get('title') or ''}\n{it.get('text') or ''}")}
              for it in items_from_records(items)]
@@ -338,7 +339,7 @@ def synthetic_stream(n, dim=384, days=730, seed=0):
 
 
 def run_scale(n, model_name=None):
-    from pipeline.stories.engine import cluster_stream
+    from pipeline.stories.stream import cluster_stream
     items, vectors = synthetic_stream(n)
     from threadpoolctl import threadpool_limits
     marks = []

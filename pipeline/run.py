@@ -26,7 +26,7 @@ def process_documents(db, model=None):
     """Embed, cluster and enrich whatever is new; return counts."""
     from pipeline.stories.embed import embed_documents
     from pipeline.enrich.quotes import enrich_stories
-    from pipeline.stories.engine import assign_stories
+    from pipeline.stories.assign import assign_stories
 
     run_id = start_run(db, "process")
     counts = {}

@@ -55,7 +55,7 @@ def test_forum_threads_and_republished_copies_follow_what_they_point_at():
             "url": "https://syndication.example.net/reprints/12345", "source": "syndication.example.net",
             "published": None}
     records = rows + [thread, copy]
-    from pipeline.stories.engine import items_from_records
+    from pipeline.stories.records import items_from_records
     prepared = items_from_records(records)
     assert (prepared[-2]["kind"], prepared[-2]["link"]) == ("social", 0)
     assert (prepared[-1]["kind"], prepared[-1]["link"]) == ("article", 1)
@@ -97,7 +97,8 @@ def test_demo_check_scores_the_aiid_reports_by_their_incidents_and_only_them(tmp
 def test_dates_in_the_forms_feeds_and_exports_use_are_read_as_dates():
     """A set whose dates are RFC 2822, written out or epoch seconds streams in the same order, with the
     same time evidence, as the same set in ISO form; a date that names no day is no date."""
-    from pipeline.stories.engine import items_from_records, parse_time, stream_order
+    from pipeline.stories.features import parse_time
+    from pipeline.stories.records import items_from_records, stream_order
     iso = [{"id": k, "story_id": "s", "title": f"Report {k}", "text": "", "published": day}
            for k, day in enumerate(["2025-05-24T09:30:00+00:00", "2025-05-22T00:00:00+00:00",
                                     "2025-05-23T08:00:00+00:00", None])]
@@ -114,7 +115,7 @@ def test_dates_in_the_forms_feeds_and_exports_use_are_read_as_dates():
 def test_an_undated_record_takes_the_day_its_url_files_it_under():
     """As a crawl would: page date extractors read /2013/02/07/ and /2013/feb/05/ in news addresses."""
     from pipeline.dates import url_date
-    from pipeline.stories.engine import items_from_records
+    from pipeline.stories.records import items_from_records
     records = [{"id": k, "story_id": "s", "title": "t", "text": "", "url": url, "published": published}
                for k, (url, published) in enumerate([
                    ("https://www.forbes.com/sites/x/2013/02/07/is-google-racist/#5e5e", None),

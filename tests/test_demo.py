@@ -168,7 +168,7 @@ def test_demo_claude_story_carries_the_quoted_reactions(demo):
 
 
 # Anthropic's two 22 May posts are title-only feed entries: they join through the system card
-# published the same day (see stories._launch_story).
+# published the same day (see pipeline.stories.stream.launch_card).
 def test_demo_claude_story_has_anthropics_posts(demo):
     story = claude_story(demo)
     for pattern in ANTHROPIC_POSTS:

@@ -1,6 +1,7 @@
 """Gazetteer, aliases, categories and the entity tables."""
 from db.connection import open_db
-from pipeline.stories.entities import GAZETTEER, categorise, extract_entities, index_entities
+from pipeline.stories.categories import categorise
+from pipeline.stories.entities import GAZETTEER, extract_entities, index_entities
 
 
 def test_aliases_resolve_to_one_entity():

@@ -1,6 +1,6 @@
 """Guessing a document's language, and keeping other languages' function words out of the vocabulary."""
 from pipeline.language import guess_language
-from pipeline.stories.engine import lexical_terms
+from pipeline.stories.features import lexical_terms
 
 SAMPLES = {
     "en": "Replit's coding agent deleted a production database during a code freeze, and the founder said it "

@@ -5,9 +5,12 @@ import pathlib
 import numpy as np
 import pytest
 
-from pipeline.stories import engine as stories
+from pipeline.stories import assign, scoring
 from db.connection import open_db
-from pipeline.stories.engine import assign_stories, cluster_stream, story_id_for
+from pipeline.stories.assign import assign_stories
+from pipeline.stories.fields import refresh_stories
+from pipeline.stories.state import story_id_for
+from pipeline.stories.stream import cluster_stream
 from tests.support.stories import FIXTURE, sample
 
 def insert(db, rows, start=1, **extra):
@@ -147,7 +150,7 @@ def test_merge_in_db_writes_redirect(tmp_path, monkeypatch):
     before = story_map(db)
     assert before[1] != before[2]
     # With a permissive merge threshold the next document fuses them; the older id survives.
-    monkeypatch.setitem(stories.CONFIG, "merge", -1.0)
+    monkeypatch.setitem(scoring.CONFIG, "merge", -1.0)
     insert(db, [rows[3]], start=3)  # joins Google Photos, then the merge check fires
     counts = assign_stories(db)
     after = story_map(db)
@@ -230,7 +233,7 @@ def test_a_lone_document_rejoins_a_story_that_grew_toward_it():
     items = [{"id": k, "title": t, "text": "", "published": f"2025-05-2{k}"} for k, t in enumerate("bacd")]
     # Max-link only, so the geometry alone decides: a is 50 degrees from b (too far) and opens a
     # story, c joins a, d is closer to c than to b, and then b is within 17 degrees of d.
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
     cfg.update({"w_mx": 1.0, "join": 0.9, "time_penalty": 0.0, "social_bonus": 0.0, "rejoin_margin": 0.0})
     out = cluster_stream(items, vectors, config=cfg)
     grown = story_id_for(items[1])
@@ -252,7 +255,7 @@ def _fold_stream(y_published="2025-05-20"):
     items = [{"id": k, "url": f"https://news.example/{k}", "title": k, "text": "",
               "published": y_published if k == "y" else "2025-05-20"} for k in angles]
     vectors = np.array([deg(a) for a in angles.values()], dtype=np.float32)
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
     cfg.update({"w_avg": 1.0, "join": 0.95, "merge": 0.99, "fold": 0.75, "time_penalty": 0.0,
                 "social_bonus": 0.0})
     return items, vectors, cfg
@@ -295,7 +298,7 @@ def test_a_storys_members_in_other_languages_do_not_dilute_it_for_its_main_one()
               "lang": "de" if k.startswith("b") else "en", **({"story": "s-1"} if k != "e" else {})}
              for k in angles]
     vectors = np.array([deg(a) for a in angles.values()], dtype=np.float32)
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
     cfg.update({"w_avg": 1.0, "join": 0.9, "time_penalty": 0.0, "social_bonus": 0.0, **AT_ARRIVAL})
     assert cluster_stream(items, vectors, config=cfg)["labels"] == ["s-1"] * 6
     # The same story all in English: e is read against all five and opens a story of its own.
@@ -322,7 +325,7 @@ def _second_thoughts_stream():
     items.append({"id": "b-launch", "url": "https://lab.example/news/b", "title": "Introducing b", "text": "",
                   "kind": "blog", "publisher": "Lab", "published": "2025-05-21"})
     vectors = np.array([deg(angles[k]) for k in "abcde"] + [deg(40), deg(180)], dtype=np.float32)
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
     cfg.update({"w_avg": 1.0, "join": 0.7, "merge": 0.9, "time_penalty": 0.0, "social_bonus": 0.0})
     return items, vectors, cfg
 
@@ -347,7 +350,7 @@ def test_a_moved_document_is_written_back_and_both_stories_refreshed(tmp_path, m
     items, vectors, cfg = _second_thoughts_stream()
     items, vectors = items[:5], vectors[:5]
     for key, value in cfg.items():
-        monkeypatch.setitem(stories.CONFIG, key, value)
+        monkeypatch.setitem(scoring.CONFIG, key, value)
     db = open_db(tmp_path / "moves.db")
     rows = [{"url": it["url"], "title": f"Report {it['id']}", "text": "", "published": it["published"]}
             for it in items]
@@ -383,8 +386,8 @@ def test_a_labs_posts_are_separate_announcements_unless_the_evidence_is_strong()
     posts = [{"id": k, "url": f"https://lab.example/{k}", "title": t, "text": "", "kind": "blog",
               "publisher": "Lab", "published": f"2025-06-0{k + 1}"}
              for k, t in enumerate(["Introducing Lab Code", "Introducing Lab Compute"])]
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
-    cfg.update({"w_c": 1.0, "join": 0.75, "time_penalty": 0.0, "w_own_pub": stories.CONFIG["w_own_pub"]})
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "join": 0.75, "time_penalty": 0.0, "w_own_pub": scoring.CONFIG["w_own_pub"]})
     labels = cluster_stream(posts, v, config=cfg)["labels"]
     assert labels[0] != labels[1]
     news = [dict(p, kind="article", publisher=f"Newsroom {k}") for k, p in enumerate(posts)]
@@ -400,8 +403,8 @@ def test_a_labs_title_only_post_gets_no_short_text_lift():
     rows = [{"id": k, "url": f"https://site{k}.example/post", "title": t, "text": "",
              "published": f"2025-06-0{k + 1}", "publisher": f"Publisher {k}"}
             for k, t in enumerate(["Introducing Lab Code", "Introducing Lab Compute"])]
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
-    cfg.update({"w_c": 1.0, "w_short": stories.CONFIG["w_short"], "join": 0.75, "time_penalty": 0.0})
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "w_short": scoring.CONFIG["w_short"], "join": 0.75, "time_penalty": 0.0})
     headlines = [dict(r, kind="article") for r in rows]
     assert len(set(cluster_stream(headlines, v, config=cfg)["labels"])) == 1
     posts = [dict(r, kind="blog") for r in rows]
@@ -417,8 +420,8 @@ def test_same_kind_of_event_in_another_year_opens_its_own_story():
            "text": "The Indian navy captured 26 pirates on 11 November 2011 after they attacked a ship."}
     vectors = np.ones((4, 4), dtype=np.float32) / 2
     vectors[3] = np.array([0.55, 0.45, 0.5, 0.5]) / np.linalg.norm([0.55, 0.45, 0.5, 0.5])
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
-    cfg.update({"w_c": 1.0, "join": 0.95, "w_year_clash": stories.CONFIG["w_year_clash"], **AT_ARRIVAL})
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "join": 0.95, "w_year_clash": scoring.CONFIG["w_year_clash"], **AT_ARRIVAL})
     labels = cluster_stream(old + [new], vectors, config=cfg)["labels"]
     assert labels[0] == labels[1] == labels[2] != labels[3]
     same = cluster_stream(old + [dict(new, text=new["text"].replace("2011", "2008"))], vectors, config=cfg)["labels"]
@@ -434,8 +437,8 @@ def test_a_dated_follow_up_in_the_next_year_is_judged_by_its_date_not_the_year()
     new = {"id": "n", "title": "Coffee chain promises fairer schedules", "published": "2026-02-10",
            "text": "After months of complaints, the chain says from March 2026 baristas get a week's notice."}
     vectors = np.ones((4, 4), dtype=np.float32) / 2
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
-    cfg.update({"w_c": 1.0, "join": 0.92, "w_year_clash": stories.CONFIG["w_year_clash"], **AT_ARRIVAL})
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
+    cfg.update({"w_c": 1.0, "join": 0.92, "w_year_clash": scoring.CONFIG["w_year_clash"], **AT_ARRIVAL})
     assert len(set(cluster_stream(old + [new], vectors, config=cfg)["labels"])) == 1
     undated = [dict(it, published=None) for it in old + [new]]
     labels = cluster_stream(undated, vectors, config=cfg)["labels"]
@@ -455,8 +458,8 @@ def test_an_article_naming_none_of_its_storys_names_reports_another_event():
     same = dict(other, id="s", text="Sailors from the frigate Mysore boarded the skiffs at dawn; the "
                                     "pirates surrendered without a fight and were taken to port for questioning.")
     vectors = np.ones((4, 4), dtype=np.float32) / 2
-    cfg = {k: 0.0 for k in stories.CONFIG if k.startswith("w_")}
-    w = stories.CONFIG["w_miss"]
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
+    w = scoring.CONFIG["w_miss"]
     # leaving out all three names costs w, leaving out two of them about two thirds of w
     cfg.update({"w_c": 1.0, "join": 1 + 0.85 * w, "w_miss": w, **AT_ARRIVAL})
     labels = cluster_stream(old + [other], vectors, config=cfg)["labels"]
@@ -474,12 +477,12 @@ def test_an_older_story_lists_a_related_story_that_came_later(tmp_path):
     for k, sid in enumerate(["s-a", "s-b"], 1):
         db["documents"].insert({"id": k, "url": f"https://x.example/{k}", "kind": "article", "title": sid, "text": "",
                                 "content_hash": "ab"[k - 1], "story_id": sid})
-    stories.refresh_stories(db, ["s-a", "s-b"], vec_of)
+    refresh_stories(db, ["s-a", "s-b"], vec_of)
     assert json.loads(db["stories"].get("s-a")["related"]) == []
     # A later run adds story c, close to a: only c changed, yet a's list now names it.
     db["documents"].insert({"id": 3, "url": "https://x.example/3", "kind": "article", "title": "s-c", "text": "",
                             "content_hash": "c", "story_id": "s-c"})
-    stories.refresh_stories(db, ["s-c"], vec_of)
+    refresh_stories(db, ["s-c"], vec_of)
     assert json.loads(db["stories"].get("s-c")["related"]) == ["s-a"]
     assert json.loads(db["stories"].get("s-a")["related"]) == ["s-c"]
     assert json.loads(db["stories"].get("s-b")["related"]) == []
@@ -543,7 +546,7 @@ def test_related_stories_read_only_the_changed_stories_documents(tmp_path, monke
     for s in range(12):
         bases[f"s-{s:02d}"] = topics[s % 4] + 0.6 * rng.normal(size=32)
         add(f"s-{s:02d}", bases[f"s-{s:02d}"], 3, f"Topic {s % 4} story {s}")
-    stories.refresh_stories(db, list(bases))
+    refresh_stories(db, list(bases))
 
     def expected():
         """Related lists as computed before the table: every story's documents summed, id order."""
@@ -577,7 +580,7 @@ def test_related_stories_read_only_the_changed_stories_documents(tmp_path, monke
                                  "vector": unit(bases[f"s-{s:02d}"] + 0.3 * rng.normal(size=32)).tobytes()})
     before = story_map(db)
     statements = []
-    refresh = stories.refresh_stories
+    refresh = refresh_stories
 
     def traced(db_, *args, **kwargs):
         db_.conn.set_trace_callback(statements.append)
@@ -586,7 +589,7 @@ def test_related_stories_read_only_the_changed_stories_documents(tmp_path, monke
         finally:
             db_.conn.set_trace_callback(None)
 
-    monkeypatch.setattr(stories, "refresh_stories", traced)
+    monkeypatch.setattr(assign, "refresh_stories", traced)
     assert assign_stories(db)["assigned"] == 3
     after = story_map(db)
     members = lambda m, sid: {d for d, s in m.items() if s == sid}

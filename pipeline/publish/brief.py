@@ -235,7 +235,7 @@ def story_facts(db, story_id, base_url=None):
     quotes = story_quotes(docs)
     categories = playbook.story_categories(story)
     if not categories:
-        from pipeline.stories.entities import categorise
+        from pipeline.stories.categories import categorise
         categories = categorise(" ".join((d.get("title") or "") + "\n" + (d.get("text") or "")[:5000] for d in articles or docs))
     all_text = "\n".join(d.get("text") or "" for d in docs)
     areas = playbook.msp_areas(categories, all_text)

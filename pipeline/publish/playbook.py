@@ -7,7 +7,7 @@ and text, never invented: when one is unknown, a neutral phrase stands in.
 import json
 import re
 
-# The five areas MSPs care about, and which category slugs (pipeline.stories.entities.CATEGORIES) feed each.
+# The five areas MSPs care about, and which category slugs (pipeline.stories.categories.CATEGORIES) feed each.
 AREAS = {
     "agent-permissions": {"label": "Agent autonomy and permissions",
                           "slugs": {"agent-autonomy", "whistleblowing-reporting"}},

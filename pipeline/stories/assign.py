@@ -1,0 +1,135 @@
+"""The database side of `process`: documents without a story go through the stream (with the
+assigned ones it needs as state), and labels, merges and moves are written back."""
+import datetime
+
+import numpy as np
+
+from pipeline.stories.features import parse_time
+from pipeline.stories.fields import refresh_stories, utc_now
+from pipeline.stories.records import DOC_COLUMNS, link_targets, links_of, row_extra
+from pipeline.stories.scoring import CONFIG
+from pipeline.stories.state import resolve
+from pipeline.stories.stream import cluster_stream
+
+
+def assign_stories(db, model_name=None):
+    """Assign documents without a story, merge near-duplicate stories, refresh story fields."""
+    from pipeline.stories.embed import embed_documents, load_vectors, resolve_model
+    from pipeline.stories.entities import index_entities
+
+    embed_documents(db, model_name)
+    index_entities(db)
+    rows, new = _load_rows(db)
+    counts = {"assigned": 0, "new_stories": 0, "merged": 0, "moved": 0}
+    if not new:
+        return counts
+    vec_of = load_vectors(db, model_name)
+    redirects = {r["old_id"]: r["new_id"] for r in db["story_redirects"].rows}
+    result = cluster_stream(*stream_items(db, rows, vec_of, redirects))
+    now = utc_now()
+    with db.conn:
+        touched = _write_labels(db, rows, result, redirects, counts)
+        touched |= _write_merges(db, result["redirects"], now, counts)
+        counts["new_stories"] = len([s for s in result["new"] if s in set(result["labels"])])
+        refresh_stories(db, touched, vec_of, now, model=resolve_model(model_name)[0])
+    return counts
+
+
+def stream_items(db, rows, vec_of, redirects):
+    """The stream's items and vectors for document rows; placed ones name their (current) story."""
+    from pipeline.stories.embed import content_key
+    ents = _doc_entities(db, [r["id"] for r in rows])
+    links = link_targets(rows)
+    items, vectors = [], []
+    dim = len(next(iter(vec_of.values()))) if vec_of else 384
+    for k, r in enumerate(rows):
+        # A post without a title borrows the title of the thread it belongs to (HN story_title).
+        title = r["title"] or row_extra(r).get("story_title") or ""
+        item = {"id": r["id"], "title": title, "text": r["text"], "published": r["published"],
+                "canonical_url": r["canonical_url"] or r["url"], "kind": r["kind"], "publisher": r["publisher"],
+                "lang": r["lang"],
+                "entities": ents.get(r["id"], [])}
+        if r["story_id"]:
+            item["story"] = resolve(redirects, r["story_id"])
+        if links[k] is not None:  # a placed copy keeps following its original (see refine)
+            item["link"] = links[k]
+        items.append(item)
+        v = vec_of.get(content_key(r))
+        vectors.append(v if v is not None else np.zeros(dim, dtype=np.float32))
+    return items, np.vstack(vectors)
+
+
+def _write_labels(db, rows, result, redirects, counts):
+    """Each document's story as the stream left it; returns the stories that changed."""
+    touched = set()
+    for r, label in zip(rows, result["labels"]):
+        if r["story_id"] != label:
+            if r["story_id"] is None:
+                counts["assigned"] += 1
+            elif (left := resolve(result["redirects"], resolve(redirects, r["story_id"]))) != label:
+                # Moved on second thoughts (see refine.refine): the story it left changes too.
+                counts["moved"] += 1
+                touched.add(left)
+            db.execute("UPDATE documents SET story_id = ? WHERE id = ?", [label, r["id"]])
+            touched.add(label)
+    return touched
+
+
+def _write_merges(db, merged, now, counts):
+    """Stories the stream merged ({old: new}): redirects, documents and the old story's row point
+    at the survivor. Returns the survivors."""
+    touched = set()
+    for old_id, new_id in merged.items():
+        final = resolve(merged, new_id)
+        db["story_redirects"].upsert({"old_id": old_id, "new_id": final}, pk="old_id")
+        # Earlier redirects to the merged story now point at the survivor.
+        db.execute("UPDATE story_redirects SET new_id = ? WHERE new_id = ?", [final, old_id])
+        db.execute("UPDATE documents SET story_id = ? WHERE story_id = ?", [final, old_id])
+        if db["stories"].count_where("id = ?", [old_id]):
+            db["stories"].update(old_id, {"merged_into": final, "n_documents": 0, "updated": now})
+        counts["merged"] += 1
+        touched.add(final)
+    return touched
+
+
+def _load_rows(db):
+    """New documents plus the assigned ones the stream needs as state (within the window)."""
+    new = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NULL ORDER BY id"))
+    if not new:
+        return [], new
+    times = [parse_time(r["published"]) for r in new]
+    dated = [t for t in times if t is not None]
+    if dated and len(dated) == len(times):
+        start = datetime.datetime.fromtimestamp((min(dated) - CONFIG["window_days"]) * 86400,
+                                                datetime.timezone.utc).isoformat(timespec="seconds")
+        old = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL AND "
+                            "(published IS NULL OR published >= ?) ORDER BY id", [start]))
+    else:
+        old = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL ORDER BY id"))
+    # Originals of new duplicates and targets of new posts must be present, even if old.
+    have = {r["id"] for r in old} | {r["id"] for r in new}
+    want = {r["duplicate_of"] for r in new if r["duplicate_of"]} - have
+    if want:
+        old += [r for r in db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE id IN "
+                                    f"({','.join('?' * len(want))})", list(want)) if r["story_id"]]
+    link_urls = {u for r in new for u in links_of(r)[0]}
+    if link_urls:
+        urls = list(link_urls)[:900]
+        qs = ",".join("?" * len(urls))
+        have = {r["id"] for r in old} | {r["id"] for r in new}
+        old += [r for r in db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL AND "
+                                    f"(canonical_url IN ({qs}) OR url IN ({qs}))", urls + urls)
+                if r["id"] not in have]
+    rows = sorted(old + new, key=lambda r: r["id"])
+    return rows, new
+
+
+def _doc_entities(db, ids):
+    out = {}
+    ids = list(ids)
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        for r in db.query(f"SELECT document_id, entity_id FROM document_entities WHERE document_id IN "
+                          f"({','.join('?' * len(chunk))})", chunk):
+            out.setdefault(r["document_id"], []).append(r["entity_id"])
+    return out

@@ -1,0 +1,183 @@
+"""A live story and its sums, and the state one run of the stream shares (see stream.py).
+
+Every sum a story keeps is changed only by `add` and `remove`, so a document that leaves takes
+exactly what it brought (second thoughts and merges move documents between live stories).
+"""
+import hashlib
+from collections import Counter, OrderedDict
+
+import numpy as np
+
+from pipeline.stories.features import idf_weight, is_thin, language, unit
+
+
+class Story:
+    __slots__ = ("id", "members", "vsum", "keys", "first", "last", "touched", "closed", "n", "lsum", "slot",
+                 "reported", "years", "langs", "pubs", "core", "lv", "ll")
+
+    def __init__(self, sid):
+        self.id, self.members, self.keys = sid, [], Counter()
+        self.vsum, self.first, self.last, self.touched, self.closed, self.n = None, None, None, 0, False, 0
+        self.slot = None  # row in the centroid matrix while the story is live
+        self.lsum = Counter()  # sum of members' unit tf-idf vectors: average-link lexical similarity
+        self.reported = False  # has a member that is not a social post
+        self.years = Counter()  # members naming each year (publication year or in the text)
+        self.langs = Counter()  # members in each (known) language
+        self.lv, self.ll = {}, {}  # per known language: its members' vector sum and unit tf-idf sum
+        self.pubs = Counter()  # members from each publisher
+        self.core = None  # names half the members name, by share (cached; None when members changed)
+
+
+class Stream:
+    """One run: the items and what was read in them, the stories so far, the live-centroid matrix."""
+
+    def __init__(self, items, vectors, cfg):
+        self.cfg, self.items, self.vectors = cfg, items, vectors
+        n = len(items)
+        self.labels = [None] * n
+        self.stories, self.redirects, self.opened = {}, {}, []  # id -> member indexes; old -> new; ids opened
+        self.df, self.key_df, self.n_docs = Counter(), Counter(), 0
+        self.born = {}  # story id -> creation rank: the older story survives a merge
+        self.objs = {}  # story id -> Story (live or retired)
+        self.active = OrderedDict()  # story id -> Story still eligible for joining, in touch order
+        # Unit centroids of live stories in a fixed-size matrix: scoring a document against every
+        # live story is one matrix-vector product, however large the store grows.
+        self.cap_rows = cfg["max_active"] + 1
+        self.cents = np.zeros((self.cap_rows, vectors.shape[1] if vectors.ndim == 2 else 1), dtype=np.float32)
+        self.live = np.zeros(self.cap_rows, dtype=bool)
+        self.owner = [None] * self.cap_rows
+        self.free = list(range(self.cap_rows - 1, -1, -1))
+        self.touch = 0
+        # Per item, filled in stream order (see stream.read_documents); unit: its tf-idf vector.
+        self.doc_terms, self.doc_keys, self.doc_time, self.doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
+        self.doc_years = [None] * n
+        self.doc_thin = [is_thin(it) for it in items]
+        self.doc_lang = [language(it) for it in items]
+        self.doc_kind = [it.get("kind") for it in items]
+        self.doc_publisher = [(it.get("publisher") or "").strip().lower() for it in items]
+        self.counted = [False] * n  # shapes its story's state (not a reaction or launch post carried along)
+        self.cards = {}  # publisher -> items of kind system_card placed so far (see stream.launch_card)
+        self.plain_texts = {}  # item index -> its text reduced to lowercase words, for quote matching
+        self.followers = {}  # item -> the copies, replies and launch posts that joined its story through it
+
+    def idf(self, t):
+        return idf_weight(self.n_docs, self.df[t])
+
+    def kidf(self, k):
+        return idf_weight(self.n_docs, self.key_df[k])
+
+
+def story_id_for(item):
+    """Stable id from the founding document: 's-' + short hash of its canonical URL (or id)."""
+    key = item.get("canonical_url") or item.get("url") or str(item.get("id"))
+    return "s-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def resolve(redirects, sid):
+    """The story a (possibly merged) story id now lives in: redirects {old: new} followed to the end.
+    The one resolver of every writer (the stream, assign_stories); a cycle stops where it closes."""
+    seen = set()
+    while sid in redirects and sid not in seen:
+        seen.add(sid)
+        sid = redirects[sid]
+    return sid
+
+
+def activate(st, story):
+    """Give a story a row in the centroid matrix (retiring the least recently touched when full)."""
+    if story.closed or story.slot is not None:
+        return
+    while not st.free:
+        retire(st, next(iter(st.active.values())))
+    story.slot = st.free.pop()
+    st.owner[story.slot], st.live[story.slot] = story, True
+    st.cents[story.slot] = unit(story.vsum) if story.vsum is not None else 0
+    st.active[story.id] = story
+
+
+def retire(st, story):
+    """No longer eligible for joining: its row in the centroid matrix is freed."""
+    st.active.pop(story.id, None)
+    if story.slot is not None:
+        st.live[story.slot], st.owner[story.slot] = False, None
+        st.free.append(story.slot)
+        story.slot = None
+
+
+def add(st, story, i, passive=False):
+    """Make item i a member of story; unless passive (or a reaction), its sums take it in."""
+    story.members.append(i)
+    st.labels[i] = story.id
+    publisher = st.doc_publisher[i]
+    if st.doc_kind[i] == "system_card" and st.doc_time[i] is not None and i not in st.cards.get(publisher, ()):
+        st.cards.setdefault(publisher, []).append(i)
+    if (passive or st.doc_kind[i] == "social") and story.reported:
+        # Reactions join a reported story without reshaping it: a dozen short posts must not
+        # dilute the average links that the next article is measured against.
+        return
+    st.counted[i] = True
+    story.reported = story.reported or st.doc_kind[i] != "social"
+    story.vsum = st.vectors[i].copy() if story.vsum is None else story.vsum + st.vectors[i]
+    story.lsum.update(st.doc_unit[i])
+    story.keys.update(st.doc_keys[i])
+    story.years.update(st.doc_years[i])
+    if st.doc_lang[i]:
+        lang = st.doc_lang[i]
+        story.langs[lang] += 1
+        story.lv[lang] = story.lv.get(lang, 0) + st.vectors[i]
+        story.ll.setdefault(lang, Counter()).update(st.doc_unit[i])
+    story.pubs[publisher] += 1
+    t = st.doc_time[i]
+    if t is not None:
+        story.first = t if story.first is None else min(story.first, t)
+        story.last = t if story.last is None else max(story.last, t)
+    st.touch += 1
+    story.touched = st.touch
+    if story.id in st.active:
+        st.active.move_to_end(story.id)
+    if story.slot is not None:
+        st.cents[story.slot] = unit(story.vsum)
+    story.n += 1
+    story.core = None
+
+
+def remove(st, story, i):
+    """Take member i out of its story: the inverse of add."""
+    story.members.remove(i)
+    st.stories[story.id].remove(i)
+    if not st.counted[i]:
+        return
+    st.counted[i] = False
+    story.vsum = story.vsum - st.vectors[i]
+    story.lsum.subtract(st.doc_unit[i])
+    story.keys.subtract(st.doc_keys[i])
+    story.years.subtract(st.doc_years[i])
+    if st.doc_lang[i]:
+        lang = st.doc_lang[i]
+        story.langs[lang] -= 1
+        story.lv[lang] = story.lv[lang] - st.vectors[i]
+        story.ll[lang].subtract(st.doc_unit[i])
+        if story.langs[lang] <= 0:
+            del story.lv[lang], story.ll[lang]
+    story.pubs[st.doc_publisher[i]] -= 1
+    for c in (story.lsum, story.keys, story.years, story.langs, story.pubs):
+        for k in [k for k, v in c.items() if v <= 1e-9]:
+            del c[k]
+    story.n -= 1
+    story.core = None
+    times = [st.doc_time[m] for m in story.members if st.counted[m] and st.doc_time[m] is not None]
+    story.first, story.last = (min(times), max(times)) if times else (None, None)
+    if story.slot is not None:
+        st.cents[story.slot] = unit(story.vsum)
+
+
+def merge(st, keep, gone):
+    """Story gone folds into keep: its members move over, its id redirects to keep's."""
+    for m in gone.members:
+        was, st.counted[m] = st.counted[m], False  # gone's state goes with it
+        add(st, keep, m, passive=not was)
+    keep.touched = st.touch
+    gone.closed = True
+    st.redirects[gone.id] = keep.id
+    st.stories[keep.id].extend(st.stories.pop(gone.id))
+    retire(st, gone)
