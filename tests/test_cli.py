@@ -84,3 +84,21 @@ def test_processes_opening_a_new_database_together_all_succeed(tmp_path):
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
     db = open_db(db_path)
     assert db["_sqlite_migrations"].count == len(set(r["name"] for r in db["_sqlite_migrations"].rows))
+
+
+def test_config_left_out_is_the_local_sources_toml_else_the_shipped_one(tmp_path, monkeypatch):
+    import click
+
+    from pipeline.cli import config_option
+    from pipeline.paths import ROOT
+
+    @click.command()
+    @config_option
+    def show(config_path):
+        click.echo(config_path)
+
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(show, []).output.strip() == str(ROOT / "sources.toml")
+    assert CliRunner().invoke(show, ["--config", "mine.toml"]).output.strip() == "mine.toml"
+    (tmp_path / "sources.toml").write_text("")
+    assert CliRunner().invoke(show, []).output.strip() == "sources.toml"
