@@ -102,3 +102,14 @@ def test_config_left_out_is_the_local_sources_toml_else_the_shipped_one(tmp_path
     assert CliRunner().invoke(show, ["--config", "mine.toml"]).output.strip() == "mine.toml"
     (tmp_path / "sources.toml").write_text("")
     assert CliRunner().invoke(show, []).output.strip() == "sources.toml"
+
+
+def test_help_for_the_group_and_every_command():
+    out = CliRunner().invoke(cli, ["--help"])
+    assert out.exit_code == 0 and "Commands:" in out.output
+    assert set(cli.commands) >= {"crawl", "process", "digest", "brief", "serve", "run", "demo", "status", "watch",
+                                 "backup"}
+    for name in cli.commands:
+        out = CliRunner().invoke(cli, [name, "--help"])
+        assert out.exit_code == 0 and out.output.startswith(f"Usage: cli {name}"), (name, out.output)
+    assert "--no-serve" in CliRunner().invoke(cli, ["demo", "--help"]).output
