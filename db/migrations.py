@@ -5,13 +5,25 @@ here, each in its own transaction with its record. Never edit one that has shipp
 `migrate(db)` is idempotent. `sqlite-utils migrate DB db/migrations.py --list` shows the state.
 
 Databases made before this set existed recorded the same names in a table `_migrations`
-(name, applied_at); `migrate` copies those records into the set once and leaves the old table
-as it was, so such a database opens and upgrades with nothing re-run.
+(name, applied_at); applying the set copies those records into it first, once, and leaves the
+old table as it was, so such a database opens and upgrades with nothing re-run (through
+`open_db` or `sqlite-utils migrate` alike).
 """
 from sqlite_utils import Migrations
 
-migrations = Migrations("incidentwire")
 LEGACY_TABLE = "_migrations"
+
+
+class AdoptingMigrations(Migrations):
+    """A Migrations set that adopts the old runner's records before it applies anything."""
+
+    def apply(self, db, **kwargs):
+        with db.atomic():
+            adopt_legacy_records(db, self)
+        super().apply(db, **kwargs)
+
+
+migrations = AdoptingMigrations("incidentwire")
 
 
 @migrations()
@@ -144,20 +156,20 @@ def m108_story_centroids(db):
 def migrate(db):
     """Apply every migration not yet recorded; return the names applied."""
     with db.atomic():
-        adopt_legacy_records(db)
-    before = {m.name for m in migrations.pending(db)}
+        adopt_legacy_records(db, migrations)  # first, so that adopted names do not count as applied here
+    before = set(pending(db))
     migrations.apply(db)
     return [m.name for m in migrations.applied(db) if m.name in before]
 
 
-def adopt_legacy_records(db):
+def adopt_legacy_records(db, migration_set):
     """Record in the set what the old runner recorded in `_migrations`, once; the old table stays."""
     if LEGACY_TABLE not in db.table_names():
         return
-    migrations.ensure_migrations_table(db)
-    recorded = {m.name for m in migrations.applied(db)}
-    db[Migrations.migrations_table].insert_all(
-        {"migration_set": migrations.name, "name": row["name"], "applied_at": row["applied_at"]}
+    migration_set.ensure_migrations_table(db)
+    recorded = {m.name for m in migration_set.applied(db)}
+    db[migration_set.migrations_table].insert_all(
+        {"migration_set": migration_set.name, "name": row["name"], "applied_at": row["applied_at"]}
         for row in db.query(f"select name, applied_at from [{LEGACY_TABLE}] order by rowid")
         if row["name"] not in recorded
     )

@@ -99,3 +99,32 @@ def test_a_partly_migrated_old_database_gets_only_what_it_lacks(tmp_path):
     assert {"host", "pid", "pid_started"} <= set(db["runs"].columns_dict)
     assert "story_centroids" in db.table_names()
     assert [m.name for m in migrations.applied(db)] == NAMES
+
+
+def test_sqlite_utils_migrate_on_an_old_database_adopts_and_reruns_nothing(tmp_path):
+    from click.testing import CliRunner
+    from sqlite_utils.cli import cli as sqlite_utils_cli
+
+    path = tmp_path / "old.db"
+    shutil.copy(OLD_DB, path)
+    counts, schema, legacy = snapshot(path)
+    migrations_file = pathlib.Path(__file__).parent.parent / "db" / "migrations.py"
+    out = CliRunner().invoke(sqlite_utils_cli, ["migrate", str(path), str(migrations_file)])
+    assert out.exit_code == 0, out.output
+    assert snapshot(path) == (counts, schema, legacy)
+    db = sqlite_utils.Database(path)
+    assert [(m.name, m.applied_at) for m in migrations.applied(db)] == legacy
+
+
+def test_processes_opening_an_old_database_together_all_succeed(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "old.db"
+    shutil.copy(OLD_DB, path)
+    code = "import sys; from db.connection import open_db; open_db(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE) for _ in range(4)]
+    errors = [p.communicate()[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    db = open_db(path)
+    assert [m.name for m in migrations.applied(db)] == NAMES
