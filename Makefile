@@ -38,4 +38,4 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
 clean:
-	rm -rf $(VENV) db/*.db* digests/*.md digests/*.html digests/*.atom
+	rm -rf $(VENV) build dist db/*.db* digests/*.md digests/*.html digests/*.atom

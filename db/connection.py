@@ -5,7 +5,7 @@ import pathlib
 
 import sqlite_utils
 
-from db.migrations import MIGRATIONS, migrate
+from db.migrations import migrate, pending
 
 DEFAULT_DB = "db/incidentwire.db"
 
@@ -16,7 +16,7 @@ def open_db(path=DEFAULT_DB, migrate_schema=True):
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     db.conn.execute("PRAGMA busy_timeout = 30000")
-    if migrate_schema and _pending(db):
+    if migrate_schema and pending(db):
         # Two processes opening a new database at once must not both create the schema.
         with _exclusive(path):
             db.enable_wal()
@@ -26,13 +26,6 @@ def open_db(path=DEFAULT_DB, migrate_schema=True):
             db.enable_wal()
     db.conn.execute("PRAGMA foreign_keys = OFF")
     return db
-
-
-def _pending(db):
-    if "_migrations" not in db.table_names():
-        return True
-    done = {row["name"] for row in db["_migrations"].rows}
-    return any(fn.__name__ not in done for fn in MIGRATIONS)
 
 
 @contextlib.contextmanager

@@ -1,19 +1,32 @@
-"""Schema migrations, applied in order and recorded in `_migrations`.
+"""Schema migrations: one sqlite-utils `Migrations` set, recorded in `_sqlite_migrations`.
 
-Each migration is a plain function over a sqlite_utils.Database. Never edit one that
-has shipped: add a new one. `migrate(db)` is idempotent.
+Each migration is a plain function over a sqlite_utils.Database, applied in the order written
+here, each in its own transaction with its record. Never edit one that has shipped: add a new one.
+`migrate(db)` is idempotent. `sqlite-utils migrate DB db/migrations.py --list` shows the state.
+
+Databases made before this set existed recorded the same names in a table `_migrations`
+(name, applied_at); applying the set copies those records into it first, once, and leaves the
+old table as it was, so such a database opens and upgrades with nothing re-run (through
+`open_db` or `sqlite-utils migrate` alike).
 """
-import datetime
+from sqlite_utils import Migrations
 
-MIGRATIONS = []
-
-
-def migration(fn):
-    MIGRATIONS.append(fn)
-    return fn
+LEGACY_TABLE = "_migrations"
 
 
-@migration
+class AdoptingMigrations(Migrations):
+    """A Migrations set that adopts the old runner's records before it applies anything."""
+
+    def apply(self, db, **kwargs):
+        with db.atomic():
+            adopt_legacy_records(db, self)
+        super().apply(db, **kwargs)
+
+
+migrations = AdoptingMigrations("incidentwire")
+
+
+@migrations()
 def m001_initial(db):
     db["sources"].create(
         {
@@ -98,39 +111,20 @@ def m001_initial(db):
     db["story_redirects"].create({"old_id": str, "new_id": str}, pk="old_id")
 
 
-def migrate(db):
-    """Apply every migration not yet recorded; return the names applied."""
-    if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    done = {row["name"] for row in db["_migrations"].rows}
-    applied = []
-    for fn in MIGRATIONS:
-        if fn.__name__ in done:
-            continue
-        with db.conn:
-            fn(db)
-            db["_migrations"].insert({
-                "name": fn.__name__,
-                "applied_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            })
-        applied.append(fn.__name__)
-    return applied
-
-
-@migration
+@migrations()
 def m101_collection_robots(db):
     """robots.txt per host with its validators: a repeat crawl asks for it conditionally."""
     db["robots"].create({"netloc": str, "etag": str, "last_modified": str, "body": str, "fetched": str},
                         pk="netloc")
 
 
-@migration
+@migrations()
 def m106_digest_enriched(db):
     """Which text and story each document had when enrich last read it: reruns skip unchanged documents."""
     db["enriched"].create({"document_id": int, "content_hash": str, "story_id": str}, pk="document_id")
 
 
-@migration
+@migrations()
 def m107_runs_owner(db):
     """The process that owns each run: a run left "running" by a killed process can be closed."""
     db["runs"].add_column("host", str)
@@ -138,7 +132,7 @@ def m107_runs_owner(db):
     db["runs"].add_column("pid_started", str)
 
 
-@migration
+@migrations()
 def m108_story_centroids(db):
     """Each live story's embedding sum per model: related stories are found without reading every document.
 
@@ -157,3 +151,30 @@ def m108_story_centroids(db):
                "ON documents WHEN old.story_id IS NOT new.story_id OR old.content_hash IS NOT new.content_hash "
                "OR old.title IS NOT new.title OR old.text IS NOT new.text BEGIN "
                "DELETE FROM story_centroids WHERE story_id IN (old.story_id, new.story_id); END")
+
+
+def migrate(db):
+    """Apply every migration not yet recorded; return the names applied."""
+    with db.atomic():
+        adopt_legacy_records(db, migrations)  # first, so that adopted names do not count as applied here
+    before = set(pending(db))
+    migrations.apply(db)
+    return [m.name for m in migrations.applied(db) if m.name in before]
+
+
+def adopt_legacy_records(db, migration_set):
+    """Record in the set what the old runner recorded in `_migrations`, once; the old table stays."""
+    if LEGACY_TABLE not in db.table_names():
+        return
+    migration_set.ensure_migrations_table(db)
+    recorded = {m.name for m in migration_set.applied(db)}
+    db[migration_set.migrations_table].insert_all(
+        {"migration_set": migration_set.name, "name": row["name"], "applied_at": row["applied_at"]}
+        for row in db.query(f"select name, applied_at from [{LEGACY_TABLE}] order by rowid")
+        if row["name"] not in recorded
+    )
+
+
+def pending(db):
+    """Names of the migrations `migrate` would apply (or adopt); reads only."""
+    return [m.name for m in migrations.pending(db)]

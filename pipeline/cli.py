@@ -1,11 +1,13 @@
 """The `incidentwire` command line: data on stdout, chatter and progress on stderr."""
 import datetime
 import json
+import os
 import sys
 
 import click
 
 from db.connection import DEFAULT_DB, open_db
+from pipeline.paths import ROOT
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -17,8 +19,17 @@ def remember_db(ctx, param, value):
 
 db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, callback=remember_db,
                          type=click.Path(dir_okay=False), help="SQLite database file")
+
+
+def default_config(ctx, param, value):
+    """Left out, --config is ./sources.toml, or where there is none the sources.toml shipped with incidentwire."""
+    if ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT and not os.path.exists(value):
+        return str(ROOT / "sources.toml")
+    return value
+
+
 config_option = click.option("--config", "config_path", default="sources.toml", show_default=True,
-                             type=click.Path(dir_okay=False), help="Sources config (TOML)")
+                             callback=default_config, type=click.Path(dir_okay=False), help="Sources config (TOML)")
 
 
 def say(message):

@@ -76,7 +76,7 @@ def test_backup_is_consistent_while_writer_and_readers_run(tmp_path):
         batch_rows = copy.execute("select count(*) from skips").fetchone()[0]
         assert writes == 20 * batch_rows, "a backup caught a half-committed batch"
         assert copy.execute("select count(*) from runs where command = 'seed'").fetchone()[0] == 200
-        assert copy.execute("select count(*) from _migrations").fetchone()[0] >= 1
+        assert copy.execute("select count(*) from _sqlite_migrations").fetchone()[0] >= 1
         copy.close()
     assert not list(tmp_path.glob("*.partial"))
 

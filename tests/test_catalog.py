@@ -127,7 +127,7 @@ async def test_home_page_has_search_and_links(ds):
 async def test_database_page_hides_internal_tables(ds):
     data = (await get(ds, "/incidentwire.json")).json()
     hidden = {t["name"] for t in data["tables"] if t["hidden"]}
-    assert {"embeddings", "_migrations", "story_redirects", "documents_fts"} <= hidden
+    assert {"embeddings", "_sqlite_migrations", "story_redirects", "documents_fts"} <= hidden
     visible = {t["name"] for t in data["tables"] if not t["hidden"]}
     assert {"documents", "stories", "quotes", "digests", "sources"} <= visible
     for name in ("search", "week", "new_stories", "digest_feed", "entity_stories", "system_cards"):

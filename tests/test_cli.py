@@ -57,7 +57,7 @@ def test_schema_migrates_once_with_wal_and_fts(tmp_path):
     again = open_db(tmp_path / "x.db")
     assert again.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert "documents_fts" in again.table_names()
-    assert again["_migrations"].count == db["_migrations"].count
+    assert again["_sqlite_migrations"].count == db["_sqlite_migrations"].count
     db["documents"].insert({"url": "http://a/1", "canonical_url": "http://a/1", "kind": "article",
                             "title": "Claude Opus 4 blackmail test", "text": "engineers"})
     hits = list(db.query("select rowid from documents_fts where documents_fts match 'blackmail'"))
@@ -83,4 +83,33 @@ def test_processes_opening_a_new_database_together_all_succeed(tmp_path):
     errors = [p.communicate()[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
     db = open_db(db_path)
-    assert db["_migrations"].count == len(set(r["name"] for r in db["_migrations"].rows))
+    assert db["_sqlite_migrations"].count == len(set(r["name"] for r in db["_sqlite_migrations"].rows))
+
+
+def test_config_left_out_is_the_local_sources_toml_else_the_shipped_one(tmp_path, monkeypatch):
+    import click
+
+    from pipeline.cli import config_option
+    from pipeline.paths import ROOT
+
+    @click.command()
+    @config_option
+    def show(config_path):
+        click.echo(config_path)
+
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(show, []).output.strip() == str(ROOT / "sources.toml")
+    assert CliRunner().invoke(show, ["--config", "mine.toml"]).output.strip() == "mine.toml"
+    (tmp_path / "sources.toml").write_text("")
+    assert CliRunner().invoke(show, []).output.strip() == "sources.toml"
+
+
+def test_help_for_the_group_and_every_command():
+    out = CliRunner().invoke(cli, ["--help"])
+    assert out.exit_code == 0 and "Commands:" in out.output
+    assert set(cli.commands) >= {"crawl", "process", "digest", "brief", "serve", "run", "demo", "status", "watch",
+                                 "backup"}
+    for name in cli.commands:
+        out = CliRunner().invoke(cli, [name, "--help"])
+        assert out.exit_code == 0 and out.output.startswith(f"Usage: cli {name}"), (name, out.output)
+    assert "--no-serve" in CliRunner().invoke(cli, ["demo", "--help"]).output

@@ -22,6 +22,7 @@ import urllib.parse
 
 from db.runs import finish_run, now, start_run
 from pipeline.crawl.plan import COUNT_KEYS, database_file, plan_jobs
+from pipeline.paths import CODE_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def crawl_sources(db, config, only=None, run_id=None, settings_overrides=None):
 
 def _run_child(db_path, jobs, settings, run_id):
     """Run the spiders in a fresh interpreter (a spawned `python -c`, so no __main__ guard is needed)."""
-    root = str(pathlib.Path(__file__).resolve().parent.parent.parent)
+    root = str(CODE_ROOT)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     with tempfile.TemporaryDirectory(prefix="incidentwire-crawl-") as tmp:
         job_file, result_file = pathlib.Path(tmp, "job.json"), pathlib.Path(tmp, "result.json")

@@ -1,13 +1,13 @@
 """`incidentwire demo`: the whole pipeline over the offline snapshot in demo/, then the catalog."""
-import pathlib
 import sys
 import time
 
 from pipeline.config import load_config
 from db.connection import open_db
 from pipeline.ops.loopback import LoopbackServer
+from pipeline.paths import ROOT
 
-DEMO_DIR = pathlib.Path(__file__).resolve().parent.parent.parent / "demo"
+DEMO_DIR = ROOT / "demo"
 # The snapshot is served on this port when it is free: documents fetched from it keep the same
 # URLs on the next run, so running the demo twice over one database adds nothing.
 SITE_PORT = 8765

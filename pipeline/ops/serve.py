@@ -8,12 +8,13 @@ import yaml
 from datasette.app import Datasette
 from datasette.database import Database
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+from pipeline.paths import CODE_ROOT, ROOT
+
 DB_NAME = "incidentwire"  # datasette.yaml keys its tables and queries by this name
 
 
 def load_config():
-    """datasette.yaml and datasette_metadata.json from the repository root."""
+    """datasette.yaml and datasette_metadata.json from the project root (the checkout, or the installed data)."""
     config = yaml.safe_load((ROOT / "datasette.yaml").read_text(encoding="utf-8"))
     metadata = json.loads((ROOT / "datasette_metadata.json").read_text(encoding="utf-8"))
     return config, metadata
@@ -32,7 +33,7 @@ def make_datasette(db_path, settings=None):
         config=config,
         metadata=metadata,
         template_dir=str(ROOT / "templates"),
-        plugins_dir=str(ROOT / "plugins"),
+        plugins_dir=str(CODE_ROOT / "plugins"),
         static_mounts=[("static", str(static))] if static.is_dir() else None,
         memory=False,
     )

@@ -14,8 +14,9 @@ import jinja2
 from pipeline.publish import brief as briefs
 from pipeline.enrich import quotes as enrich
 from pipeline.publish import llm as llm_hook, playbook
+from pipeline.paths import ROOT
 
-TEMPLATES = pathlib.Path(__file__).resolve().parent.parent.parent / "digests" / "templates"
+TEMPLATES = ROOT / "digests" / "templates"
 TOP_STORIES = 5
 MAX_REACTIONS = 3
 REACTION_WORDS = 30
