@@ -5,7 +5,7 @@ import re
 import feedparser
 import pytest
 
-from pipeline.enrich import quotes as enrich
+from pipeline import enrich
 from pipeline.publish.digest import DigestError, build_digest, write_digest
 from tests.support.briefs import CLAUDE_STORY, build_db, doc_row
 

@@ -9,7 +9,11 @@ import json
 import os
 import re
 
-from pipeline.enrich import quotes as enrich, summarise
+from pipeline.enrich import summarise
+from pipeline.enrich.numbers import extract_numbers
+from pipeline.enrich.quotes import document_quotes, quote_spans, social_author
+from pipeline.enrich.reactions import AGAINST, FOR, reaction_stance
+from pipeline.enrich.sentences import BOILERPLATE_RE, sentence_spans, word_count
 from pipeline.publish import playbook
 
 DEFAULT_CATALOG_URL = "http://127.0.0.1:8001"
@@ -92,7 +96,7 @@ def story_quotes(docs):
     """Every verbatim quote in the story's documents, with the document it came from."""
     out = []
     for doc in docs:
-        for q in enrich.document_quotes(doc):
+        for q in document_quotes(doc):
             if not verified(q["text"], doc):
                 continue    # defensive: a quote we cannot find verbatim is never shown
             out.append(dict(q, document_id=doc["id"], outlet=outlet(doc), url=doc.get("url"),
@@ -106,7 +110,7 @@ def key_quotes(quotes, terms, limit=MAX_KEY_QUOTES):
 
     def score(q):
         words = set(re.findall(r"[a-z][a-z\-]+", q["text"].lower()))
-        n = enrich.word_count(q["text"])
+        n = word_count(q["text"])
         return (1 if q["speaker"] else 0, len(words & terms) + (2 if 8 <= n <= 90 else 0))
 
     best = {}
@@ -127,7 +131,7 @@ def lead_quote(quotes, terms):
 
     def score(q):
         words = set(re.findall(r"[a-z][a-z\-]+", q["text"].lower()))
-        n = enrich.word_count(q["text"])
+        n = word_count(q["text"])
         return (q["kind"] != "social", 10 <= n <= 60, bool(q.get("role")), len(words & terms), -q["position"])
 
     return max(ranked, key=score)
@@ -142,11 +146,11 @@ def reactions(docs, quotes):
         posts = [q for q in quotes if q["speaker"] and q["kind"] != "social"
                  and (q["speaker"].startswith("@") or len(q["speaker"].split()) >= 2)
                  and (q["speaker"].startswith("@") or " on X" in (q.get("role") or "")
-                      or enrich.AGAINST.search(q["text"]) or enrich.FOR.search(q["text"]))]
+                      or AGAINST.search(q["text"]) or FOR.search(q["text"]))]
         source = "quoted in coverage"
     out = []
     for q in posts:
-        out.append(dict(q, stance=enrich.reaction_stance(q["text"]), via=source))
+        out.append(dict(q, stance=reaction_stance(q["text"]), via=source))
     return out
 
 
@@ -154,7 +158,7 @@ def numbers(docs, terms):
     """Numbers to say aloud: on-story sentences first, boilerplate (prices, plans) left out."""
     found = []
     for doc in docs:
-        for n in enrich.extract_numbers(doc.get("text") or "", terms):
+        for n in extract_numbers(doc.get("text") or "", terms):
             if n["score"] < 1 or not verified(n["sentence"], doc) or n["value"] not in n["sentence"]:
                 continue
             found.append(dict(n, document_id=doc["id"], outlet=outlet(doc), url=doc.get("url"),
@@ -176,14 +180,14 @@ def open_questions(docs, limit=MAX_QUESTIONS):
         if doc.get("kind") == "social":
             continue
         text = doc.get("text") or ""
-        quoted = [(a, b) for a, b in enrich.quote_spans(text)]
-        for s, e in enrich.sentence_spans(text):
+        quoted = [(a, b) for a, b in quote_spans(text)]
+        for s, e in sentence_spans(text):
             sent = text[s:e]
-            if not sent.endswith("?") or not 6 <= enrich.word_count(sent) <= 45:
+            if not sent.endswith("?") or not 6 <= word_count(sent) <= 45:
                 continue
             if any(a <= s <= b or a <= e - 1 <= b for a, b in quoted):
                 continue
-            if enrich.BOILERPLATE_RE.search(sent) or sent in seen:
+            if BOILERPLATE_RE.search(sent) or sent in seen:
                 continue
             seen.add(sent)
             out.append({"text": sent, "outlet": outlet(doc), "url": doc.get("url"), "document_id": doc["id"]})
@@ -194,7 +198,7 @@ def timeline(docs):
     events = []
     for doc in docs:
         if doc.get("kind") == "social":
-            who, _handle = enrich.social_author(doc)
+            who, _handle = social_author(doc)
             what = f"Post by {who}" if who else "Social post"
         else:
             what = doc.get("title") or "(untitled)"

@@ -12,7 +12,7 @@ import re
 import jinja2
 
 from pipeline.publish import brief as briefs
-from pipeline.enrich import quotes as enrich
+from pipeline.enrich.sentences import word_count
 from pipeline.publish import llm as llm_hook, playbook
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent.parent.parent / "digests" / "templates"
@@ -139,7 +139,7 @@ def story_section(db, story_id, week, base_url=None):
     score, parts = rank_score(facts, week)
     return {
         "id": story_id, "headline": headline, "first": first,
-        "summary": facts["summary"], "summary_words": enrich.word_count(facts["summary"]),
+        "summary": facts["summary"], "summary_words": word_count(facts["summary"]),
         "summary_outlets": sorted({s["publisher"] for s in facts["summary_sentences"]}),
         "summary_llm": summary_llm if summary_model else None, "llm_model": summary_model or actions_model,
         "quote": briefs._quote_out(quote) if quote else None,
