@@ -15,6 +15,7 @@ from pipeline.enrich.quotes import document_quotes, quote_spans, social_author
 from pipeline.enrich.reactions import AGAINST, FOR, reaction_stance
 from pipeline.enrich.sentences import BOILERPLATE_RE, sentence_spans, word_count
 from pipeline.publish import playbook
+from pipeline.publish.render import render_brief_markdown  # noqa: F401  (callers import it from here)
 
 DEFAULT_CATALOG_URL = "http://127.0.0.1:8001"
 MAX_KEY_QUOTES = 8
@@ -299,12 +300,6 @@ def build_brief(db, story_id, base_url=None):
 def _quote_out(q):
     return {"text": q["text"], "speaker": q["speaker"], "role": q.get("role"), "outlet": q["outlet"],
             "date": q["date"], "url": q["url"], "document_id": q["document_id"], "position": q["position"]}
-
-
-def render_brief_markdown(brief):
-    """The brief as one page of Markdown (digests/templates/brief.md.j2)."""
-    from pipeline.publish.digest import template_env, tidy_markdown
-    return tidy_markdown(template_env(markdown=True).get_template("brief.md.j2").render(b=brief))
 
 
 def brief_json(brief):

@@ -9,13 +9,11 @@ import math
 import pathlib
 import re
 
-import jinja2
-
 from pipeline.publish import brief as briefs
 from pipeline.enrich.sentences import word_count
 from pipeline.publish import llm as llm_hook, playbook
+from pipeline.publish.render import oneline, render_html, render_markdown
 
-TEMPLATES = pathlib.Path(__file__).resolve().parent.parent.parent / "digests" / "templates"
 TOP_STORIES = 5
 MAX_REACTIONS = 3
 REACTION_WORDS = 30
@@ -24,30 +22,6 @@ WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 class DigestError(ValueError):
     """The digest cannot be written; the message names the bad input."""
-
-
-def _md(text):
-    """Text safe to drop into Markdown: raw HTML never survives into a rendered digest."""
-    return (text or "").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _oneline(text):
-    return re.sub(r"\s+", " ", text or "").strip()
-
-
-def template_env(markdown=False):
-    """Jinja2 environment over digests/templates; HTML autoescaped, Markdown escaped by filter."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=not markdown,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=not markdown,   # Markdown keeps its blank lines; runs of them are collapsed after
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["md"] = _md if markdown else (lambda s: s)
-    env.filters["oneline"] = _oneline
-    return env
 
 
 def week_bounds(week):
@@ -105,7 +79,7 @@ def _iso_week(published):
 
 
 def _teaser(headline, limit=60):
-    headline = _oneline(headline)
+    headline = oneline(headline)
     if len(headline) <= limit:
         return headline
     cut = headline[:limit].rsplit(" ", 1)[0]
@@ -174,24 +148,6 @@ def build_digest(db, week, base_url=None, top=TOP_STORIES):
         "stories": main, "also": also, "n_stories": len(sections), "outlets": outlets,
         "catalog_url": base, "llm_enabled": llm_hook.enabled(),
     }
-
-
-def tidy_markdown(text):
-    """Collapse the blank-line runs that template tags leave behind."""
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
-def render_markdown(digest):
-    return tidy_markdown(template_env(markdown=True).get_template("digest.md.j2").render(d=digest))
-
-
-def render_html(digest):
-    """Email-safe HTML: autoescaped, CSS inlined into style attributes, table layout, no external assets."""
-    import css_inline
-
-    html = template_env().get_template("digest.html.j2").render(d=digest)
-    return css_inline.CSSInliner(load_remote_stylesheets=False).inline(html)
 
 
 def _write_if_changed(path, text):
