@@ -1,4 +1,5 @@
-"""Reactions: a rough for/against stance by a small labelled lexicon (not a model)."""
+"""Reactions: who reacted (social posts, else people quoted reacting) and a rough for/against stance
+by a small labelled lexicon (not a model)."""
 import re
 
 AGAINST = re.compile(
@@ -25,3 +26,25 @@ def reaction_stance(text):
     if pro > against:
         return "for"
     return "mixed"
+
+
+def _reacting_person(q):
+    """An article quote that reads as a person's reaction: a handle or a full name, reacting."""
+    speaker = q["speaker"]
+    if not speaker or q["kind"] == "social":
+        return False
+    # people only (a handle or a full name): an organisation's statement is not a reaction
+    if not (speaker.startswith("@") or len(speaker.split()) >= 2):
+        return False
+    return bool(speaker.startswith("@") or " on X" in (q.get("role") or "")
+                or AGAINST.search(q["text"]) or FOR.search(q["text"]))
+
+
+def pick_reactions(quotes):
+    """Social posts with a lexicon stance; article-quoted reactions when there are no posts."""
+    posts = [q for q in quotes if q["kind"] == "social"]
+    source = "social posts"
+    if not posts:
+        posts = [q for q in quotes if _reacting_person(q)]
+        source = "quoted in coverage"
+    return [dict(q, stance=reaction_stance(q["text"]), via=source) for q in posts]
