@@ -20,7 +20,6 @@ MSP areas, catalog links).
 """
 import os
 import re
-import sqlite3
 
 from pipeline.enrich import summarise
 from pipeline.enrich.reactions import pick_reactions
@@ -44,11 +43,17 @@ def rows(db, sql, params=()):
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+def rows_in(db, sql, ids, chunk=500):
+    """rows() for a query over `ids`, in chunks; `sql` has one {marks} slot for the placeholders."""
+    out = []
+    for k in range(0, len(ids), chunk):
+        part = list(ids[k:k + chunk])
+        out += rows(db, sql.format(marks=",".join("?" * len(part))), part)
+    return out
+
+
 def _redirect(db, story_id):
-    try:
-        row = db.execute("select new_id from story_redirects where old_id = ?", [story_id]).fetchone()
-    except sqlite3.OperationalError:    # a database from before merges existed
-        return None
+    row = db.execute("select new_id from story_redirects where old_id = ?", [story_id]).fetchone()
     return row[0] if row else None
 
 
@@ -71,27 +76,21 @@ def resolve_story(db, story_id):
 
 def story_documents(db, story_id):
     """The story's documents in reading order (see the module docstring); copies left out."""
-    try:
-        old = [r[0] for r in db.execute("select old_id from story_redirects where new_id = ?", [story_id])]
-    except sqlite3.OperationalError:
-        old = []
-    ids = [story_id] + old
+    # "+duplicate_of": SQLite searches by story_id instead of walking every original
     return rows(db, (
         "select id, coalesce(canonical_url, url) as url, url as fetched_url, kind, publisher, site, title, "
         "author, published, text, extra, word_count, story_id, duplicate_of from documents "
-        f"where story_id in ({','.join('?' * len(ids))}) and duplicate_of is null order by {DOCUMENT_ORDER}"), ids)
+        "where (story_id = :id or story_id in (select old_id from story_redirects where new_id = :id)) "
+        f"and +duplicate_of is null order by {DOCUMENT_ORDER}"), {"id": story_id})
 
 
 def story_copies(db, documents):
     """{original id: [its syndicated copies]}, each copy with the URL it was published at."""
-    ids = [d["id"] for d in documents]
     copies = {}
-    for k in range(0, len(ids), 500):
-        chunk = ids[k:k + 500]
-        for copy in rows(db, (
-                "select id, url, publisher, site, title, published, duplicate_of, story_id from documents "
-                f"where duplicate_of in ({','.join('?' * len(chunk))}) order by {DOCUMENT_ORDER}"), chunk):
-            copies.setdefault(copy["duplicate_of"], []).append(copy)
+    for copy in rows_in(db, ("select id, url, publisher, site, title, published, duplicate_of, story_id "
+                             f"from documents where duplicate_of in ({{marks}}) order by {DOCUMENT_ORDER}"),
+                        [d["id"] for d in documents]):
+        copies.setdefault(copy["duplicate_of"], []).append(copy)    # an original's copies share a chunk
     return copies
 
 
@@ -111,12 +110,8 @@ def verified(snippet, doc):
 def story_quotes(db, documents):
     """The `quotes` rows of the documents, verified verbatim, in document order then position."""
     order = {d["id"]: k for k, d in enumerate(documents)}
-    found = []
-    ids = list(order)
-    for k in range(0, len(ids), 500):
-        chunk = ids[k:k + 500]
-        found += rows(db, "select id, document_id, position, speaker, role, text from quotes "
-                          f"where document_id in ({','.join('?' * len(chunk))})", chunk)
+    found = rows_in(db, "select id, document_id, position, speaker, role, text from quotes "
+                        "where document_id in ({marks})", list(order))
     found.sort(key=lambda q: (order[q["document_id"]], q["position"], q["id"]))
     out = []
     for q in found:
