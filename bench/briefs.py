@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from pipeline.enrich import quotes as enrich
+from pipeline import enrich
 from pipeline.publish.brief import BriefError, build_brief
 from db.connection import open_db
 from pipeline.publish.digest import write_digest

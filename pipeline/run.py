@@ -25,7 +25,7 @@ def run_pipeline(db, config, weeks, out_dir="digests", model=None):
 def process_documents(db, model=None):
     """Embed, cluster and enrich whatever is new; return counts."""
     from pipeline.stories.embed import embed_documents
-    from pipeline.enrich.quotes import enrich_stories
+    from pipeline.enrich.quotes_table import enrich_stories
     from pipeline.stories.assign import assign_stories
 
     run_id = start_run(db, "process")

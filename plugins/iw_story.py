@@ -9,17 +9,12 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from pipeline.publish.story import read_story, resolve_story, rows
+
 DB_NAME = "incidentwire"
 TIMELINE_LIMIT = 500
 BRIEF_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "ul", "ol", "li", "blockquote", "em", "strong",
               "a", "code", "pre", "hr", "br", "table", "thead", "tbody", "tr", "th", "td"}
-
-
-def fetch(conn, sql, params=()):
-    """Rows as dicts, whatever row factory the connection has."""
-    cursor = conn.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def json_list(value):
@@ -38,93 +33,56 @@ def http_url(url):
     return None
 
 
-def resolve_story(conn, story_id):
-    """Follow story_redirects and merged_into to the surviving story id, or None if unknown."""
-    seen = set()
-    current = story_id
-    while current and current not in seen and len(seen) < 20:
-        seen.add(current)
-        rows = fetch(conn, "select merged_into from stories where id = ?", [current])
-        if rows and not rows[0]["merged_into"]:
-            return current
-        if rows:
-            current = rows[0]["merged_into"]
-            continue
-        redirect = fetch(conn, "select new_id from story_redirects where old_id = ?", [current])
-        current = redirect[0]["new_id"] if redirect else None
-    return None
+PAGE_FIELDS = ("id", "url", "fetched_url", "kind", "publisher", "site", "title", "author", "published",
+               "duplicate_of", "word_count", "story_id")
 
 
-def load_story(conn, story_id):
-    """Everything the story page shows, as plain data (also served as JSON)."""
-    story = fetch(conn, "select * from stories where id = ?", [story_id])[0]
-    docs = fetch(conn, """
-        select id, url, kind, publisher, site, title, author, published, duplicate_of, extra,
-               word_count, story_id
-        from documents where story_id = ?
-        order by coalesce(published, fetched), id limit ?""", [story_id, TIMELINE_LIMIT])
-    ids = {d["id"] for d in docs}
-    copies = fetch(conn, """
-        select id, url, publisher, site, title, published, duplicate_of, story_id
-        from documents where duplicate_of in (select id from documents where story_id = ?)
-        order by coalesce(published, fetched), id""", [story_id])
-    copies_of = {}
-    for copy in copies:
-        copies_of.setdefault(copy["duplicate_of"], []).append(copy)
-    timeline = []
-    for d in docs:
-        d["extra"] = safe_json(d["extra"])
-        d["link"] = http_url(d["url"])
-        if d["duplicate_of"] in ids:
-            continue  # shown under its original as "also published at"
-        d["also_published_at"] = [dict(c, link=http_url(c["url"])) for c in copies_of.get(d["id"], [])]
-        timeline.append(d)
-    lead = None
-    if story.get("lead_document_id") is not None:
-        found = fetch(conn, "select id, url, publisher, site, title, published, kind from documents "
-                            "where id = ?", [story["lead_document_id"]])
-        lead = found[0] if found else None
-    if lead is None and timeline:
-        lead = next((d for d in timeline if d["kind"] != "social"), timeline[0])
-    if lead is not None:
-        lead = dict(lead, link=http_url(lead["url"]))
-    quotes = fetch(conn, """
-        select q.id, q.speaker, q.role, q.text, q.position, q.document_id,
-               d.publisher, d.title as document_title, d.url, d.published
-        from quotes q left join documents d on d.id = q.document_id
-        where q.story_id = ? order by coalesce(d.published, ''), q.document_id, q.position""", [story_id])
-    for q in quotes:
-        q["link"] = http_url(q["url"])
-    reactions = [d for d in docs if d["kind"] == "social"]
-    if reactions:
-        texts = dict(conn.execute(
-            "select id, substr(text, 1, 1000) from documents where id in (%s)"
-            % ",".join("?" * len(reactions)), [d["id"] for d in reactions]).fetchall())
-        for d in reactions:
-            d["text"] = texts.get(d["id"])
-            d["handle"] = d["extra"].get("handle") or d["author"]
-    entity_keys = json_list(story.get("entities"))
+def page_document(doc, copies=None):
+    """A document of the read model as the page shows it: no text, parsed extra, a safe link."""
+    out = {k: doc.get(k) for k in PAGE_FIELDS}
+    out["extra"] = safe_json(doc.get("extra"))
+    out["link"] = http_url(doc.get("url"))
+    if copies is not None:
+        out["also_published_at"] = [dict(c, link=http_url(c["url"])) for c in copies.get(doc["id"], [])]
+    return out
+
+
+def story_entities(conn, story):
     entities = []
-    for key in entity_keys:
-        found = fetch(conn, "select id, name, kind from entities where id = ? or name = ? limit 1",
-                      [str(key), str(key)])
+    for key in json_list(story.get("entities")):
+        found = rows(conn, "select id, name, kind from entities where id = ? or name = ? limit 1", [str(key), str(key)])
         entities.append(found[0] if found else {"id": None, "name": str(key), "kind": None})
+    return entities
+
+
+def related_stories(conn, story):
     related = []
     for rid in json_list(story.get("related")):
         target = resolve_story(conn, str(rid))
-        if target and target != story_id and target not in {r["id"] for r in related}:
-            row = fetch(conn, "select id, headline, first_week, heat from stories where id = ?", [target])
-            related.extend(row)
+        if target and target != story["id"] and target not in {r["id"] for r in related}:
+            related.extend(rows(conn, "select id, headline, first_week, heat from stories where id = ?", [target]))
+    return related
+
+
+def load_story(conn, story_id):
+    """Everything the story page shows, as plain data (also served as JSON).
+
+    Documents, copies, quotes, lead and reactions come from the story read model
+    (pipeline.publish.story), the same the brief and the digest read.
+    """
+    model = read_story(conn, story_id)
+    story, documents = model["story"], model["documents"]
+    lead = model["lead"]
     return {
         "story": story,
         "categories": [str(c) for c in json_list(story.get("categories"))],
-        "entities": entities,
-        "first_reported_by": lead,
-        "timeline": timeline,
-        "truncated": len(docs) >= TIMELINE_LIMIT,
-        "quotes": quotes,
-        "reactions": reactions,
-        "related": related,
+        "entities": story_entities(conn, story),
+        "first_reported_by": page_document(lead) if lead else None,
+        "timeline": [page_document(d, model["copies"]) for d in documents[:TIMELINE_LIMIT]],
+        "truncated": len(documents) > TIMELINE_LIMIT,
+        "quotes": [dict(q, link=http_url(q["url"])) for q in model["quotes"]],
+        "reactions": [dict(r, link=http_url(r["url"])) for r in model["reactions"]],
+        "related": related_stories(conn, story),
     }
 
 

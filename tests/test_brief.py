@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from pipeline.enrich import enrich_stories
 from pipeline.publish.brief import BriefError, build_brief, render_brief_markdown
 from tests.support.briefs import CLAUDE_STORY, LION_AIR_STORY, build_db
 
@@ -12,7 +13,9 @@ SECTIONS = ["## Cold open", "## Timeline", "## Key quotes", "## Numbers to say a
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    return build_db(tmp_path_factory.mktemp("brief") / "t.db")
+    db = build_db(tmp_path_factory.mktemp("brief") / "t.db")
+    enrich_stories(db)      # quotes are read from the quotes table, as after `incidentwire process`
+    return db
 
 
 @pytest.fixture(scope="module")

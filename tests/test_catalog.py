@@ -6,9 +6,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from db.connection import open_db
+from pipeline import enrich
 from pipeline.ops.serve import make_datasette
+from pipeline.publish.brief import build_brief
+from pipeline.publish.digest import build_digest
 from bench.catalog_db import (CLAUDE_STORY, HOSTILE_TITLE, MERGED_STORY, VB_TITLE,
                                    build_catalog_db)
+from tests.support import briefs as briefs_db
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -16,7 +21,14 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 @pytest.fixture(scope="session")
 def catalog_path(tmp_path_factory, shared):
     path = tmp_path_factory.mktemp("catalog") / "catalog.db"
-    build_catalog_db(path, shared)
+    db = build_catalog_db(path, shared)
+    # the two posts' quotes, as `incidentwire process` (enrich) writes them: the story page's
+    # reactions, like the brief's, are read from the quotes table
+    with db.conn:
+        for doc in db.query("select * from documents where kind = 'social'"):
+            for q in enrich.document_quotes(doc):
+                db["quotes"].insert(dict(q, document_id=doc["id"], story_id=doc["story_id"]))
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 
@@ -415,6 +427,50 @@ async def test_unknown_story_is_a_404_page(ds):
 async def test_stories_index_redirects_to_new_stories(ds):
     response = await get(ds, "/stories", status=302)
     assert response.headers["location"] == "/incidentwire/new_stories"
+
+
+# --- one story read model ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def briefs_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("one-story") / "briefs.db"
+    db = briefs_db.build_db(path)
+    enrich.enrich_stories(db)
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def quote_key(q):
+    return (q["document_id"], q["position"], q["text"], q["speaker"], q["role"])
+
+
+@pytest.mark.parametrize("story_id, week", [(briefs_db.CLAUDE_STORY, "2025-W21"),
+                                             (briefs_db.LION_AIR_STORY, "2018-W45")])
+async def test_brief_digest_and_story_page_read_the_same_story(briefs_path, story_id, week):
+    """Same documents in the same order, the same quotes, the same lead, the same reactions."""
+    db = open_db(briefs_path)
+    brief = build_brief(db, story_id)
+    section = next(s for s in build_digest(db, week)["stories"] if s["id"] == story_id)
+    page = (await get(make_datasette(briefs_path), f"/stories/{story_id}.json")).json()
+
+    order = [d["id"] for d in page["timeline"]]
+    assert order and order == [s["document_id"] for s in brief["sources"]] \
+        == [t["document_id"] for t in brief["timeline"]]
+    assert page["first_reported_by"]["id"] == brief["first_report"]["document_id"] \
+        == section["first"]["document_id"]
+    page_quotes = [quote_key(q) for q in page["quotes"]]
+    table = [tuple(r) for r in db.execute(
+        "select document_id, position, text, speaker, role from quotes where story_id = ?", [story_id])]
+    assert page_quotes and sorted(page_quotes) == sorted(table)     # every quote, from the quotes table
+    assert [k[0] for k in page_quotes] == sorted((k[0] for k in page_quotes), key=order.index)
+    assert {quote_key(q) for q in brief["key_quotes"]} <= set(page_quotes)
+    if section["quote"]:
+        assert quote_key(section["quote"]) in page_quotes
+    reactions = [(quote_key(r), r["stance"], r["via"]) for r in page["reactions"]]
+    assert reactions == [(quote_key(r), r["stance"], r["via"]) for r in brief["reactions"]]
+    # the digest shows up to three, leaving out the one it already shows as its quote
+    shown = [r for r in reactions if not section["quote"] or r[0] != quote_key(section["quote"])][:3]
+    assert [(quote_key(r), r["stance"], r["via"]) for r in section["reactions"]] == shown
 
 
 # --- briefs --------------------------------------------------------------------------------------

@@ -5,14 +5,16 @@ import re
 import feedparser
 import pytest
 
-from pipeline.enrich import quotes as enrich
+from pipeline import enrich
 from pipeline.publish.digest import DigestError, build_digest, write_digest
 from tests.support.briefs import CLAUDE_STORY, build_db, doc_row
 
 
 @pytest.fixture()
 def db(tmp_path):
-    return build_db(tmp_path / "t.db")
+    db = build_db(tmp_path / "t.db")
+    enrich.enrich_stories(db)   # quotes are read from the quotes table, as after `incidentwire process`
+    return db
 
 
 def test_digest_story_section(db, tmp_path):
@@ -69,6 +71,7 @@ def test_hostile_text_is_escaped(db, tmp_path):
                                    "2025-05-22T18:00:00+00:00",
                                    "<script>alert('x')</script> this is, actually, just straight up illegal <img src=x onerror=alert(1)>",
                                    CLAUDE_STORY, extra={"handle": "x", "display_name": "<b>X</b>"}))
+    enrich.enrich_stories(db)   # the post becomes a quote, so it reaches the digest as a reaction
     write_digest(db, "2025-W21", out_dir=str(tmp_path))
     html = (tmp_path / "digest-2025-W21.html").read_text()
     md = (tmp_path / "digest-2025-W21.md").read_text()

@@ -1,6 +1,7 @@
 """The HTML digest in a real browser (Debian Chromium via Playwright), offline; screenshot kept in tmp_path."""
 import pytest
 
+from pipeline.enrich import enrich_stories
 from pipeline.publish.digest import write_digest
 from tests.support.briefs import build_db
 
@@ -11,6 +12,7 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture()
 def digest_html(tmp_path):
     db = build_db(tmp_path / "t.db")
+    enrich_stories(db)      # quotes are read from the quotes table, as after `incidentwire process`
     result = write_digest(db, "2025-W21", out_dir=str(tmp_path / "digests"))
     return result["paths"]["html"]
 

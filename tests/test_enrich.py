@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pipeline.enrich import quotes as enrich
+from pipeline import enrich
 from tests.support.briefs import BOWMAN_POST, CLAUDE_STORY, FIXTURES, build_db, fixture_text
 
 

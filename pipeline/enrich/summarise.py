@@ -7,7 +7,8 @@ deterministic and fast.
 import itertools
 import re
 
-from pipeline.enrich.quotes import BOILERPLATE_RE, quote_spans, sentence_spans, word_count
+from pipeline.enrich.quotes import quote_spans
+from pipeline.enrich.sentences import BOILERPLATE_RE, sentence_spans, word_count
 
 MIN_WORDS, MAX_WORDS = 60, 80
 POOL = 12                  # candidate sentences considered for the combination search

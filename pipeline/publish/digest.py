@@ -9,14 +9,11 @@ import math
 import pathlib
 import re
 
-import jinja2
-
-from pipeline.publish import brief as briefs
-from pipeline.enrich import quotes as enrich
+from pipeline.enrich.sentences import word_count
 from pipeline.publish import llm as llm_hook, playbook
-from pipeline.paths import ROOT
+from pipeline.publish.render import oneline, render_html, render_markdown
+from pipeline.publish.story import StoryError, catalog_url, first_report, outlet, quote_out, resolve_story, story_facts
 
-TEMPLATES = ROOT / "digests" / "templates"
 TOP_STORIES = 5
 MAX_REACTIONS = 3
 REACTION_WORDS = 30
@@ -25,30 +22,6 @@ WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 class DigestError(ValueError):
     """The digest cannot be written; the message names the bad input."""
-
-
-def _md(text):
-    """Text safe to drop into Markdown: raw HTML never survives into a rendered digest."""
-    return (text or "").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _oneline(text):
-    return re.sub(r"\s+", " ", text or "").strip()
-
-
-def template_env(markdown=False):
-    """Jinja2 environment over digests/templates; HTML autoescaped, Markdown escaped by filter."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=not markdown,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=not markdown,   # Markdown keeps its blank lines; runs of them are collapsed after
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["md"] = _md if markdown else (lambda s: s)
-    env.filters["oneline"] = _oneline
-    return env
 
 
 def week_bounds(week):
@@ -69,11 +42,8 @@ def week_story_ids(db, week):
                     "and duplicate_of is null order by story_id", [week])
     ids = []
     for r in rows:
-        try:
-            sid = briefs.resolve_story_id(db, r["story_id"])
-        except briefs.BriefError:
-            continue    # a document pointing at a story row that does not exist yet
-        if sid not in ids:
+        sid = resolve_story(db, r["story_id"])
+        if sid is not None and sid not in ids:     # None: a story row that does not exist yet
             ids.append(sid)
     return ids
 
@@ -83,7 +53,7 @@ def rank_score(facts, week):
     week_docs = [d for d in facts["docs"] if (d.get("published") or "") and _iso_week(d["published"]) == week]
     # a post is a reaction, not coverage: it counts for less, and a story of posts alone ranks lower
     coverage = sum(1.0 if d.get("kind") != "social" else 0.3 for d in week_docs)
-    outlets = len({briefs.outlet(d) for d in week_docs})
+    outlets = len({outlet(d) for d in week_docs})
     days = sorted({d["published"][:10] for d in week_docs})
     span = 1
     if len(days) > 1:
@@ -106,7 +76,7 @@ def _iso_week(published):
 
 
 def _teaser(headline, limit=60):
-    headline = _oneline(headline)
+    headline = oneline(headline)
     if len(headline) <= limit:
         return headline
     cut = headline[:limit].rsplit(" ", 1)[0]
@@ -119,19 +89,33 @@ def _short(text, words=REACTION_WORDS):
     return text if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
+def lead_quote(quotes, terms):
+    """The one quote for a digest: attributed, from a person in an article, on-story, not too long."""
+    ranked = [q for q in quotes if q["speaker"]] or quotes
+    if not ranked:
+        return None
+
+    def score(q):
+        words = set(re.findall(r"[a-z][a-z\-]+", q["text"].lower()))
+        n = word_count(q["text"])
+        return (q["kind"] != "social", 10 <= n <= 60, bool(q.get("role")), len(words & terms), -q["position"])
+
+    return max(ranked, key=score)
+
+
 def story_section(db, story_id, week, base_url=None):
     """One story of the digest as a dict for the templates."""
-    facts = briefs.story_facts(db, story_id, base_url)
+    facts = story_facts(db, story_id, base_url)
     story, docs = facts["story"], facts["docs"]
     headline = story.get("headline") or docs[0].get("title") or story_id
-    first = briefs.first_report(story, docs)
-    quote = briefs.lead_quote(facts["quotes"], facts["terms"])
+    first = first_report(facts["lead"])
+    quote = lead_quote(facts["quotes"], facts["terms"])
     more = []
     for d in docs:
-        name = briefs.outlet(d)
+        name = outlet(d)
         if d.get("kind") != "social" and name not in more and (not first or name != first["outlet"]):
             more.append(name)
-    reacts = [r for r in briefs.reactions(docs, facts["quotes"])
+    reacts = [r for r in facts["reactions"]
               if not quote or (r["document_id"], r["position"]) != (quote["document_id"], quote["position"])]
     reacts = reacts[:MAX_REACTIONS]
     actions = playbook.takeaways(facts["areas"], facts["specifics"], n=3, categories=facts["categories"])
@@ -140,18 +124,18 @@ def story_section(db, story_id, week, base_url=None):
     score, parts = rank_score(facts, week)
     return {
         "id": story_id, "headline": headline, "first": first,
-        "summary": facts["summary"], "summary_words": enrich.word_count(facts["summary"]),
+        "summary": facts["summary"], "summary_words": word_count(facts["summary"]),
         "summary_outlets": sorted({s["publisher"] for s in facts["summary_sentences"]}),
         "summary_llm": summary_llm if summary_model else None, "llm_model": summary_model or actions_model,
-        "quote": briefs._quote_out(quote) if quote else None,
+        "quote": quote_out(quote) if quote else None,
         "more": more,
-        "reactions": [dict(briefs._quote_out(q), short=_short(q["text"]), stance=q["stance"], via=q["via"])
+        "reactions": [dict(quote_out(q), short=_short(q["text"]), stance=q["stance"], via=q["via"])
                       for q in reacts],
         "tags": facts["categories"],
         "areas": [playbook.AREAS[a]["label"] for a in facts["areas"]],
         "actions": actions, "actions_llm": actions_llm if actions_model else None,
         "urls": facts["urls"], "score": round(score, 3), "rank_parts": parts,
-        "n_sources": len({briefs.outlet(d) for d in docs}),
+        "n_sources": len({outlet(d) for d in docs}),
     }
 
 
@@ -162,37 +146,19 @@ def build_digest(db, week, base_url=None, top=TOP_STORIES):
     for sid in week_story_ids(db, week):
         try:
             sections.append(story_section(db, sid, week, base_url))
-        except briefs.BriefError:
+        except StoryError:
             continue
     sections.sort(key=lambda s: (-s["score"], s["id"]))
     main, also = sections[:top], sections[top:]
     teasers = [_teaser(s["headline"]) for s in sections[:3]]
     subject = f"incidentwire {week}: " + ("; ".join(teasers) if teasers else "no new agent-safety stories")
     outlets = sorted({o for s in sections for o in ([s["first"]["outlet"]] if s["first"] else []) + s["more"]})
-    base = briefs.catalog_url(base_url)
+    base = catalog_url(base_url)
     return {
         "week": week, "monday": monday.isoformat(), "sunday": sunday.isoformat(), "subject": subject,
         "stories": main, "also": also, "n_stories": len(sections), "outlets": outlets,
         "catalog_url": base, "llm_enabled": llm_hook.enabled(),
     }
-
-
-def tidy_markdown(text):
-    """Collapse the blank-line runs that template tags leave behind."""
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
-def render_markdown(digest):
-    return tidy_markdown(template_env(markdown=True).get_template("digest.md.j2").render(d=digest))
-
-
-def render_html(digest):
-    """Email-safe HTML: autoescaped, CSS inlined into style attributes, table layout, no external assets."""
-    import css_inline
-
-    html = template_env().get_template("digest.html.j2").render(d=digest)
-    return css_inline.CSSInliner(load_remote_stylesheets=False).inline(html)
 
 
 def _write_if_changed(path, text):
@@ -208,7 +174,7 @@ def write_feed(db, out_dir, base_url=None):
     from feedgen.feed import FeedGenerator
 
     rows = list(db.query("select week, title, html, generated_at from digests order by week"))
-    base = briefs.catalog_url(base_url)
+    base = catalog_url(base_url)
     fg = FeedGenerator()
     fg.id("tag:incidentwire,2025:digests")
     fg.title("incidentwire weekly MSP digest")

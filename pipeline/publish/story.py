@@ -1,0 +1,205 @@
+"""The story read model: one story as every reader sees it (the brief, the digest, /stories/{id}).
+
+`resolve_story` follows merged ids to the surviving story; `read_story` assembles it, each part
+by one rule:
+
+- documents: the story's documents (and any still filed under an id redirected to it),
+  syndicated copies left out, oldest first, undated last, ties by id. `url` is the canonical
+  URL, the stable public one (`fetched_url` is where it was fetched).
+- copies: each document's syndicated copies ("also published at"), in the same order, each
+  with the URL it was published at.
+- quotes: the `quotes` table's rows for those documents (written by enrich), in document order
+  then position; a quote that is not a verbatim slice of its document's text is never shown.
+- lead: the story's `lead_document_id` when it is one of its documents, else the first
+  document that is not a social post, else the first document.
+- reactions: social posts, or people quoted reacting in the coverage (enrich.reactions).
+- sources: one line a document, in document order.
+
+`story_facts` adds what the brief and the digest derive from it (summary, terms, categories,
+MSP areas, catalog links).
+"""
+import os
+import re
+
+from pipeline.enrich import summarise
+from pipeline.enrich.reactions import pick_reactions
+from pipeline.publish import playbook
+
+DEFAULT_CATALOG_URL = "http://127.0.0.1:8001"
+DOCUMENT_ORDER = "coalesce(published, '9999'), id"      # oldest first, undated last
+STOP = set("""a an the and or but of to in on for with at by from as is are was were be been it its this that
+these those will would can could should may might has have had not no yes about into over after before
+than then so if when what which who whom how why new says said week year more most also just""".split())
+
+
+class StoryError(Exception):
+    """A story cannot be read; the message is one sentence naming the bad input."""
+
+
+def rows(db, sql, params=()):
+    """Rows as dicts from a sqlite3 connection or a sqlite_utils Database, whatever its row factory."""
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def rows_in(db, sql, ids, chunk=500):
+    """rows() for a query over `ids`, in chunks; `sql` has one {marks} slot for the placeholders."""
+    out = []
+    for k in range(0, len(ids), chunk):
+        part = list(ids[k:k + chunk])
+        out += rows(db, sql.format(marks=",".join("?" * len(part))), part)
+    return out
+
+
+def _redirect(db, story_id):
+    row = db.execute("select new_id from story_redirects where old_id = ?", [story_id]).fetchone()
+    return row[0] if row else None
+
+
+def resolve_story(db, story_id):
+    """The surviving story id for `story_id`, or None when unknown.
+
+    A story row that is not merged is the answer; a merged one is followed through
+    `merged_into`; an id with no row through `story_redirects`.
+    """
+    current = str(story_id).strip() if story_id is not None else ""
+    seen = set()
+    while current and current not in seen:
+        seen.add(current)
+        row = db.execute("select merged_into from stories where id = ?", [current]).fetchone()
+        if row is not None and not row[0]:
+            return current
+        current = row[0] if row is not None else _redirect(db, current)
+    return None
+
+
+def story_documents(db, story_id):
+    """The story's documents in reading order (see the module docstring); copies left out."""
+    # "+duplicate_of": SQLite searches by story_id instead of walking every original
+    return rows(db, (
+        "select id, coalesce(canonical_url, url) as url, url as fetched_url, kind, publisher, site, title, "
+        "author, published, text, extra, word_count, story_id, duplicate_of from documents "
+        "where (story_id = :id or story_id in (select old_id from story_redirects where new_id = :id)) "
+        f"and +duplicate_of is null order by {DOCUMENT_ORDER}"), {"id": story_id})
+
+
+def story_copies(db, documents):
+    """{original id: [its syndicated copies]}, each copy with the URL it was published at."""
+    copies = {}
+    for copy in rows_in(db, ("select id, url, publisher, site, title, published, duplicate_of, story_id "
+                             f"from documents where duplicate_of in ({{marks}}) order by {DOCUMENT_ORDER}"),
+                        [d["id"] for d in documents]):
+        copies.setdefault(copy["duplicate_of"], []).append(copy)    # an original's copies share a chunk
+    return copies
+
+
+def outlet(doc):
+    return doc.get("publisher") or doc.get("site") or "unknown outlet"
+
+
+def day(iso):
+    return (iso or "")[:10] or "undated"
+
+
+def verified(snippet, doc):
+    """True when `snippet` is a verbatim slice of the document's text."""
+    return bool(snippet) and snippet in (doc.get("text") or "")
+
+
+def story_quotes(db, documents):
+    """The `quotes` rows of the documents, verified verbatim, in document order then position."""
+    order = {d["id"]: k for k, d in enumerate(documents)}
+    found = rows_in(db, "select id, document_id, position, speaker, role, text from quotes "
+                        "where document_id in ({marks})", list(order))
+    found.sort(key=lambda q: (order[q["document_id"]], q["position"], q["id"]))
+    out = []
+    for q in found:
+        doc = documents[order[q["document_id"]]]
+        if not verified(q["text"], doc):
+            continue    # the text changed since enrichment: a quote we cannot find verbatim is never shown
+        out.append(dict(q, kind=doc.get("kind"), outlet=outlet(doc), url=doc.get("url"),
+                        date=day(doc.get("published")), published=doc.get("published"),
+                        publisher=doc.get("publisher"), document_title=doc.get("title")))
+    return out
+
+
+def lead_document(story, documents):
+    """The story's lead document if it is one of its documents, else the first that is not a post."""
+    lead = next((d for d in documents if d["id"] == story.get("lead_document_id")), None)
+    return lead or next((d for d in documents if d.get("kind") != "social"), documents[0] if documents else None)
+
+
+def first_report(lead):
+    """The lead document as the brief and the digest show it ("first reported by")."""
+    if lead is None:
+        return None
+    return {"outlet": outlet(lead), "date": day(lead.get("published")), "url": lead.get("url"),
+            "title": lead.get("title"), "document_id": lead["id"]}
+
+
+def sources(documents):
+    return [{"outlet": outlet(d), "title": d.get("title"), "url": d.get("url"), "date": day(d.get("published")),
+             "kind": d.get("kind"), "document_id": d["id"]} for d in documents]
+
+
+def quote_out(q):
+    """A quote as briefs and digests publish it."""
+    return {"text": q["text"], "speaker": q["speaker"], "role": q.get("role"), "outlet": q["outlet"],
+            "date": q["date"], "url": q["url"], "document_id": q["document_id"], "position": q["position"]}
+
+
+def read_story(db, story_id):
+    """The story `story_id` (already resolved) as readers see it; StoryError if there is no such row."""
+    found = rows(db, "select * from stories where id = ?", [story_id])
+    if not found:
+        raise StoryError(f"story {story_id!r} not found")
+    story = found[0]
+    documents = story_documents(db, story_id)
+    quotes = story_quotes(db, documents)
+    return {"story": story, "documents": documents, "copies": story_copies(db, documents), "quotes": quotes,
+            "lead": lead_document(story, documents), "reactions": pick_reactions(quotes),
+            "sources": sources(documents)}
+
+
+# ---------------------------------------------------------------- what the brief and the digest derive
+
+def catalog_url(base_url=None):
+    """The catalog base URL: argument, then $INCIDENTWIRE_CATALOG_URL, then the local default."""
+    return (base_url or os.environ.get("INCIDENTWIRE_CATALOG_URL") or DEFAULT_CATALOG_URL).rstrip("/")
+
+
+def story_terms(story, docs):
+    """Words that say what the story is about: headline and titles, stop words removed."""
+    text = " ".join([story.get("headline") or ""] + [d.get("title") or "" for d in docs])
+    return {w for w in re.findall(r"[a-z][a-z\-]{2,}", text.lower()) if w not in STOP}
+
+
+def story_categories(story, docs):
+    """The story's stored categories, else categories of its text."""
+    categories = playbook.story_categories(story)
+    if not categories:
+        from pipeline.stories.categories import categorise
+        categories = categorise(" ".join((d.get("title") or "") + "\n" + (d.get("text") or "")[:5000] for d in docs))
+    return categories
+
+
+def story_facts(db, story_id, base_url=None):
+    """read_story plus everything the brief and the digest derive from it (all verified)."""
+    facts = read_story(db, story_id)
+    story, docs = facts["story"], facts["documents"]
+    if not docs:
+        raise StoryError(f"story {story_id!r} has no documents to brief from")
+    # summaries come from reporting; a story of social posts alone has its posts as quotes instead
+    articles = [d for d in docs if d.get("kind") != "social"]
+    titles = " ".join([story.get("headline") or ""] + [d.get("title") or "" for d in articles or docs])
+    summary, summary_sents = summarise.summarise(articles, title_text=titles)
+    categories = story_categories(story, articles or docs)
+    all_text = "\n".join(d.get("text") or "" for d in docs)
+    base = catalog_url(base_url)
+    return dict(
+        facts, docs=docs, articles=articles, terms=story_terms(story, docs), titles=titles,
+        summary=summary, summary_sentences=summary_sents, categories=categories,
+        areas=playbook.msp_areas(categories, all_text), specifics=playbook.story_specifics(db, story_id, all_text),
+        urls={"story": f"{base}/stories/{story_id}", "brief": f"{base}/stories/{story_id}/brief", "catalog": base},
+    )
