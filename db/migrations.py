@@ -157,3 +157,9 @@ def m108_story_centroids(db):
                "ON documents WHEN old.story_id IS NOT new.story_id OR old.content_hash IS NOT new.content_hash "
                "OR old.title IS NOT new.title OR old.text IS NOT new.text BEGIN "
                "DELETE FROM story_centroids WHERE story_id IN (old.story_id, new.story_id); END")
+
+
+@migration
+def m118_sources_pages_failed(db):
+    """Entry pages of a source that failed in its last crawl (their entries were kept summary-only)."""
+    db["sources"].add_column("pages_failed", int)

@@ -6,9 +6,12 @@ to the crawl's child process.
 import json
 
 from pipeline.config import relevance_cut, sync_sources
+from pipeline.urls import canonical_url
 
 # What a crawl counts, per source and in total.
-COUNT_KEYS = ("fetched", "not_modified", "inserted", "updated", "unchanged", "skipped", "offtopic", "refused")
+# summary_only: entries kept as the feed gave them; pages_failed: entry pages that did not answer.
+COUNT_KEYS = ("fetched", "not_modified", "inserted", "updated", "unchanged", "skipped", "offtopic", "refused",
+              "summary_only", "pages_failed")
 
 
 def database_file(db):
@@ -20,15 +23,28 @@ def database_file(db):
 
 
 def known_documents(db, source_id):
-    """Canonical URL -> stored HTTP validators, for every document of a source."""
-    known = {}
-    for url, extra in db.conn.execute("select canonical_url, extra from documents where source_id = ?", [source_id]):
+    """Canonical URL -> stored HTTP validators, for every document of a source.
+
+    A document kept summary-only (its page failed) is marked so its page is tried again. A
+    document is also known by the feed link it was reached from (`extra.entry_link`, a
+    redirecting link) and by "guid:" + its GUID, each mapping to {"alias_of": canonical URL}.
+    """
+    known, aliases = {}, {}
+    for url, guid, extra in db.conn.execute("select canonical_url, guid, extra from documents where source_id = ?",
+                                            [source_id]):
         try:
             data = json.loads(extra or "{}")
         except ValueError:
             data = {}
         known[url] = {"etag": data.get("http_etag"), "last_modified": data.get("http_last_modified")}
-    return known
+        alias = {"alias_of": url}
+        if data.get("summary_only"):
+            known[url]["summary_only"] = alias["summary_only"] = True
+        if data.get("entry_link"):
+            aliases[canonical_url(data["entry_link"])] = alias
+        if guid:
+            aliases[f"guid:{guid}"] = alias
+    return {**aliases, **known}
 
 
 def plan_jobs(db, config, only=None):
