@@ -67,6 +67,17 @@ class FeedSpider(SourceSpider):
     kind = "feed"
     default_doc_kind = "article"
 
+    def entry_requests(self):
+        """The feed, and the page of every entry kept summary-only, even if the feed is unchanged."""
+        yield from super().entry_requests()
+        for known in self.known.values():
+            entry = known.get("entry")
+            if entry and "alias_of" not in known:
+                fields = {k: entry.get(k) for k in ("title", "author", "published", "lang", "guid")}
+                fields["extra"] = {**entry.get("extra", {}), "summary": entry.get("summary") or ""}
+                yield self.page_request(entry["url"], self.parse_page, errback=self.page_failed,
+                                        cb_kwargs={"fields": fields, "link": entry["url"]})
+
     @guarded
     def parse_entry(self, response):
         problem = self.check_body(response)

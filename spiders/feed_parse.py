@@ -98,9 +98,12 @@ def _feed_entry(e, atom):
     content = max((c.get("value") or "" for c in e.get("content") or []), key=len, default="")
     guid = e.get("id") or e.get("guid")
     enclosures = [x.get("href") for x in e.get("enclosures", []) if isinstance(x.get("href"), str)]
+    link = e.get("link")
+    if e.get("guidislink") and link == guid and not _absolute(link):
+        link = None  # feedparser took a bare GUID ("1") for the link: it is no address
     return {
         "id": str(guid) if guid else None,
-        "links": [u for u in (e.get("link"), _absolute(guid), *enclosures) if u],
+        "links": [u for u in (link, _absolute(guid), *enclosures) if u],
         "title": feed_text(e.get("title"), e.get("title_detail"), atom),
         "summary": e.get("summary") or "",
         "content": content,

@@ -25,21 +25,27 @@ def database_file(db):
 def known_documents(db, source_id):
     """Canonical URL -> stored HTTP validators, for every document of a source.
 
-    A document kept summary-only (its page failed) is marked so its page is tried again. A
-    document is also known by the feed link it was reached from (`extra.entry_link`, a
-    redirecting link) and by "guid:" + its GUID, each mapping to {"alias_of": canonical URL}.
+    A document kept summary-only because its page failed (`extra.fetch_error`) is marked
+    "summary_only" and carries its entry (title, author, date, GUID, summary) so the spider
+    tries the page again even when the feed is unchanged. A document is also known by the feed
+    link it was reached from (`extra.entry_link`, a redirecting link) and by "guid:" + its GUID,
+    each mapping to {"alias_of": canonical URL}.
     """
     known, aliases = {}, {}
-    for url, guid, extra in db.conn.execute("select canonical_url, guid, extra from documents where source_id = ?",
-                                            [source_id]):
+    rows = db.conn.execute("select canonical_url, guid, extra, url, title, author, published, lang, text "
+                           "from documents where source_id = ?", [source_id])
+    for url, guid, extra, *entry in rows:
         try:
             data = json.loads(extra or "{}")
         except ValueError:
             data = {}
         known[url] = {"etag": data.get("http_etag"), "last_modified": data.get("http_last_modified")}
         alias = {"alias_of": url}
-        if data.get("summary_only"):
+        if data.get("summary_only") and data.get("fetch_error"):
             known[url]["summary_only"] = alias["summary_only"] = True
+            known[url]["entry"] = dict(zip(("url", "title", "author", "published", "lang", "summary"), entry),
+                                       guid=guid, extra={k: data[k] for k in ("feed_title", "tags", "enclosures")
+                                                         if k in data})
         if data.get("entry_link"):
             aliases[canonical_url(data["entry_link"])] = alias
         if guid:
