@@ -4,6 +4,7 @@ Pure functions, no Scrapy. The parsers only ever see the response's bytes (feedp
 string that looks like a path or a URL, so it is handed a BytesIO). Each entry keeps every
 address it offers (`links`: link, an http(s) id/guid, enclosures) for the spider to join.
 """
+import html
 import io
 import json
 import re
@@ -149,7 +150,8 @@ def _json_entry(it):
         "links": [u for u in (it.get("url"), it.get("external_url"), _absolute(guid), *enclosures) if u],
         "title": feed_text(text("title")),
         "summary": text("summary") or "",
-        "content": text("content_html") or text("content_text") or "",
+        # content_text is plain text: escaped so that reading it as HTML gives it back unchanged
+        "content": text("content_html") or html.escape(text("content_text") or "", quote=False),
         "author": feed_text(author.get("name")) if isinstance(author, dict) else None,
         "published": text("date_published") or text("date_modified"),
         "lang": text("language"),

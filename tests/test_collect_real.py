@@ -204,3 +204,43 @@ def test_status_shows_summary_only_entries_and_failed_pages(tmp_path):
     out = CliRunner().invoke(click.command()(lambda: print_status(db))).output
     line = next(l for l in out.splitlines() if l.startswith("olshansk-feed-anthropic-red"))
     assert "\t21\t21\t21 entry page(s) failed" in line and "HTTP 403" in line
+
+
+def test_a_redirecting_entry_link_is_not_downloaded_again(tmp_path):
+    """The Register's go.theregister.com/feed/... links: the page lands elsewhere; the next crawl of a
+    changed feed knows the entry by its link and GUID and fetches neither the link nor the page."""
+    from db.connection import open_db
+    from pipeline.crawl.local import crawl_sources
+    from pipeline.ops.loopback import LoopbackServer
+    from tests.support.collect import FAST, config
+
+    root = tmp_path / "site"
+    (root / "pages/a").mkdir(parents=True)
+    (root / "pages/a/index.html").write_bytes(
+        (pathlib.Path(__file__).parent / "fixtures/collect/trafilatura_threatpost.com.android.html").read_bytes())
+
+    def redirect(handler):
+        handler.send_response(302)
+        handler.send_header("Location", "/pages/a/")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def feed(base, n):
+        entries = "".join(f"<item><title>Entry {i}</title><link>{base}/go/feed/{'a' if i == 0 else f'x{i}'}</link>"
+                          f"<guid>tag:reg,{i}</guid><description>short</description></item>" for i in range(n))
+        (root / "feed.xml").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>r</title>'
+                                       f"{entries}</channel></rss>")
+
+    with LoopbackServer(root) as server:
+        server.hooks["/go/feed/a"] = redirect
+        feed(server.url, 1)
+        db = open_db(tmp_path / "r.db")
+        cfg = config([{"name": "reg", "kind": "feed", "url": f"{server.url}/feed.xml"}])
+        assert crawl_sources(db, cfg, settings_overrides=FAST)["inserted"] == 1
+        [row] = db.query("select url, extra from documents")
+        assert row["url"].endswith("/pages/a/") and json.loads(row["extra"])["entry_link"].endswith("/go/feed/a")
+        feed(server.url, 2)  # the feed changes: a new entry beside the known one
+        n = len(server.stats["paths"])
+        crawl_sources(db, cfg, settings_overrides=FAST)
+        later = server.stats["paths"][n:]
+    assert "/go/feed/a" not in later and "/pages/a/" not in later and "/go/feed/x1" in later

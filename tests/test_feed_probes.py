@@ -100,3 +100,10 @@ def test_javascript_urls_are_not_kept():
 def test_language_codes_are_one():
     assert language_code("en-US") == language_code("en") == language_code("EN_gb") == "en"
     assert language_code("zh-Hant-TW") == "zh" and language_code("???") is None and language_code(None) is None
+
+
+def test_json_feed_plain_text_is_not_decoded():
+    feed = {"version": "https://jsonfeed.org/version/1.1", "items": [
+        {"id": "1", "url": "https://j.example/1", "title": "T", "content_text": "Use &lt;b&gt; for bold. A < B."}]}
+    [doc], _ = crawl(json.dumps(feed).encode(), "application/feed+json")
+    assert doc["text"] == "Use &lt;b&gt; for bold. A < B."
