@@ -10,7 +10,11 @@ Expects: `url` is an XRPC endpoint:
 Paging by `cursor` up to `max_pages` (default 2), `limit` per page (default 50).
 Response: {"posts": [postView]} (search) or {"feed": [{"post": postView}]} (author feed); postView
 has uri, author{handle, displayName}, record{text, createdAt, reply, langs}, likeCount,
-repostCount, replyCount. Document URL: https://bsky.app/profile/HANDLE/post/RKEY.
+repostCount, replyCount, embed. Document URL: https://bsky.app/profile/HANDLE/post/RKEY. Links:
+extra.link (the article a post shares: its external embed, else its first link facet),
+extra.quoted_url (a quoted post), extra.links (all); link facets' full URIs replace their shortened
+labels in the text. A display name of invisible characters gives way to the handle; an image-only
+post's text is its images' descriptions (none: a benign skip, not the source's error).
 Loopback: xrpc/app.bsky.feed.searchPosts/index.json (or getAuthorFeed), no credentials set.
 """
 import json

@@ -128,8 +128,10 @@ def looks_binary(body, content_type=""):
     head = body[:1024]
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype.startswith(("image/", "audio/", "video/", "font/")) or ctype in (
-            "application/octet-stream", "application/zip", "application/pdf", "application/gzip"):
+            "application/zip", "application/pdf", "application/gzip"):
         return True
+    if ctype == "application/octet-stream" and not head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"<", b"{", b"["):
+        return True  # a generic type: only markup or JSON in it is taken for text
     encoding = wide_encoding(head)
     if encoding:  # UTF-16/32 text (XML 1.0 appendix F): text if its first bytes decode
         try:

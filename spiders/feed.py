@@ -1,9 +1,15 @@
 """feed: RSS 0.9x/1.0/2.0, Atom (feedparser) and JSON Feed; follows entries to their pages.
 
-Expects: `url` answers with an RSS/Atom document or a JSON Feed (version https://jsonfeed.org/...).
-Each entry's link is followed to its page (article extraction with trafilatura) unless the entry
-carries full content (at least `full_text_words`, default 150 words) or `follow = "never"`
-(`follow = "always"` fetches every page). Pages already stored are not fetched again.
+Expects: `url` answers with an RSS/Atom document or a JSON Feed (version https://jsonfeed.org/...),
+whatever Content-Type it comes with (raw GitHub sends text/plain). Parsing: spiders.feed_parse.
+Each entry's link (else an http(s) id/guid, else its enclosure) is followed to its page (article
+extraction with trafilatura) unless the entry carries full content (at least `full_text_words`,
+default 150 words, not ending in a truncation mark such as "Read the full story") or
+`follow = "never"` (`follow = "always"` fetches every page). Pages already stored are not fetched
+again (known by canonical URL, entry link or GUID). An entry whose page fails (HTTP error, timeout,
+refusal, Cloudflare challenge) or has no article text is kept as the feed gave it, marked
+`extra.summary_only` with `extra.fetch_error` (or `page_problem`); a failed page is tried again on
+every crawl, even when the feed is unchanged, and the document is upgraded when it answers.
 Options: doc_kind (article|blog|podcast|...), follow, full_text_words, max_entries (default 100).
 Loopback: serve `feed.xml`/`index.xml`/`feed.json`, entry links pointing at pages on the server.
 """

@@ -4,7 +4,8 @@ Expects: `url` is https://instance/api/v1/timelines/tag/TAG. Query: limit (`limi
 max_id for the next page (the last status id seen), up to `max_pages` (default 3); paging stops on
 an empty page or a page with no new ids. Response: a JSON list of statuses with id, created_at,
 url/uri, content (HTML), spoiler_text, language, account{acct, display_name, url},
-favourites_count, reblogs_count, replies_count, in_reply_to_id, reblog (boosts are unwrapped).
+favourites_count, reblogs_count, replies_count, in_reply_to_id, reblog (boosts are unwrapped),
+card (its url is the post's extra.link), media_attachments (descriptions: a picture post's text).
 Loopback: api/v1/timelines/tag/TAG/index.json (query strings are ignored, so one page).
 """
 import urllib.parse

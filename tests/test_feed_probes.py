@@ -107,3 +107,11 @@ def test_json_feed_plain_text_is_not_decoded():
         {"id": "1", "url": "https://j.example/1", "title": "T", "content_text": "Use &lt;b&gt; for bold. A < B."}]}
     [doc], _ = crawl(json.dumps(feed).encode(), "application/feed+json")
     assert doc["text"] == "Use &lt;b&gt; for bold. A < B."
+
+
+def test_a_feed_served_as_octet_stream_is_read():
+    body = RSS.format(enc="utf-8", items=item("Served badly", "https://x.example/o"))
+    docs, skips = crawl(body.encode(), "application/octet-stream")
+    assert skips == [] and [d["title"] for d in docs] == ["Served badly"]
+    docs, skips = crawl(b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "application/octet-stream")
+    assert docs == [] and "binary content" in skips[0]
