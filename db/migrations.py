@@ -153,6 +153,12 @@ def m108_story_centroids(db):
                "DELETE FROM story_centroids WHERE story_id IN (old.story_id, new.story_id); END")
 
 
+@migrations()
+def m118_sources_pages_failed(db):
+    """Entry pages of a source that failed in its last crawl (their entries were kept summary-only)."""
+    db["sources"].add_column("pages_failed", int)
+
+
 def migrate(db):
     """Apply every migration not yet recorded; return the names applied."""
     with db.atomic():

@@ -64,7 +64,7 @@ class SourceSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback or self.parse, errback=self.on_error,
                               headers=headers, meta=meta, dont_filter=True, **kwargs)
 
-    def page_request(self, url, callback, validators=None, **kwargs):
+    def page_request(self, url, callback, validators=None, errback=None, **kwargs):
         """A follow-up request; conditional when we stored validators for that page."""
         headers = dict(kwargs.pop("headers", {}) or {})
         meta = dict(kwargs.pop("meta", {}) or {})
@@ -74,11 +74,21 @@ class SourceSpider(scrapy.Spider):
             if validators.get("last_modified"):
                 headers["If-Modified-Since"] = validators["last_modified"]
             meta["handle_httpstatus_list"] = [304]
-        return scrapy.Request(url, callback=callback, errback=self.on_error, headers=headers,
+        return scrapy.Request(url, callback=callback, errback=errback or self.on_error, headers=headers,
                               meta=meta, **kwargs)
 
-    def is_known(self, url):
-        return canonical_url(url) in self.known
+    def is_known(self, url, guid=None):
+        """True when `url` (or the entry's `guid`) is a stored document that needs no new fetch.
+
+        Known documents are keyed by canonical URL, by the entry link they were reached from
+        (a redirecting feed link) and by "guid:" + GUID; one kept summary-only is not known, so
+        its page is tried again.
+        """
+        for key in (canonical_url(url), f"guid:{guid}" if guid else None):
+            found = self.known.get(key) if key else None
+            if found is not None:
+                return not found.get("summary_only")
+        return False
 
     # -- responses ------------------------------------------------------------------------
     def parse(self, response):
@@ -98,26 +108,30 @@ class SourceSpider(scrapy.Spider):
     def on_error(self, failure):
         """A failed request becomes a skip item (refusals and robots.txt included)."""
         request = failure.request
-        exc = failure.value
-        if isinstance(exc, HttpError):
-            reason = f"HTTP {exc.response.status}"
-        elif isinstance(exc, IgnoreRequest):
-            reason = str(exc) or "ignored"
-        else:
-            reason = f"{type(exc).__name__}: {str(exc)[:200]}".rstrip(": ")
-            if "maxsize" in reason.lower() or "max size" in reason.lower() or "Cancelled" in reason:
-                reason = f"response larger than {self.max_bytes} bytes ({reason})"
+        reason = self.failure_reason(failure)
         yield self.skip(request.url, reason, fatal=request.meta.get("entry", False),
                         refused=reason.startswith("refused "))
+
+    def failure_reason(self, failure):
+        """A one-line reason for a failed request: "HTTP 403", a refusal, a timeout."""
+        exc = failure.value
+        if isinstance(exc, HttpError):
+            return f"HTTP {exc.response.status}"
+        if isinstance(exc, IgnoreRequest):
+            return str(exc) or "ignored"
+        reason = f"{type(exc).__name__}: {str(exc)[:200]}".rstrip(": ")
+        if "maxsize" in reason.lower() or "max size" in reason.lower() or "Cancelled" in reason:
+            reason = f"response larger than {self.max_bytes} bytes ({reason})"
+        return reason
 
     # -- items ----------------------------------------------------------------------------
     def document(self, url, text, title=None, **fields):
         """A document item from this spider's source (see spiders.items)."""
         return document_item(self.source, url, text, title, default_kind=self.default_doc_kind, **fields)
 
-    def skip(self, url, reason, fatal=False, refused=False):
+    def skip(self, url, reason, fatal=False, refused=False, benign=False):
         """A skip item: counted and logged by the store, never silently dropped."""
-        return skip_item(self.source["name"], url, reason, fatal=fatal, refused=refused)
+        return skip_item(self.source["name"], url, reason, fatal=fatal, refused=refused, benign=benign)
 
     def unseen(self, records, key, url, missing):
         """Yield (record, None) for each record not yet yielded in this crawl, (None, skip) for one

@@ -10,7 +10,11 @@ Expects: `url` is an XRPC endpoint:
 Paging by `cursor` up to `max_pages` (default 2), `limit` per page (default 50).
 Response: {"posts": [postView]} (search) or {"feed": [{"post": postView}]} (author feed); postView
 has uri, author{handle, displayName}, record{text, createdAt, reply, langs}, likeCount,
-repostCount, replyCount. Document URL: https://bsky.app/profile/HANDLE/post/RKEY.
+repostCount, replyCount, embed. Document URL: https://bsky.app/profile/HANDLE/post/RKEY. Links:
+extra.link (the article a post shares: its external embed, else its first link facet),
+extra.quoted_url (a quoted post), extra.links (all); link facets' full URIs replace their shortened
+labels in the text. A display name of invisible characters gives way to the handle; an image-only
+post's text is its images' descriptions (none: a benign skip, not the source's error).
 Loopback: xrpc/app.bsky.feed.searchPosts/index.json (or getAuthorFeed), no credentials set.
 """
 import json
@@ -21,7 +25,7 @@ import scrapy
 
 from spiders.base import SourceSpider, guarded
 from spiders.extract import clean_text, iso_utc
-from spiders.social import post_title, read_json
+from spiders.social import post_title, read_json, visible_name, web_link
 
 AUTH_URL = "https://bsky.social/xrpc/com.atproto.server.createSession"
 
@@ -94,11 +98,15 @@ class BlueskySpider(SourceSpider):
         record = post.get("record") if isinstance(post.get("record"), dict) else {}
         author = post.get("author") if isinstance(post.get("author"), dict) else {}
         handle = author.get("handle")
-        text = clean_text(record.get("text") or "")
         rkey = post["uri"].rsplit("/", 1)[-1]
-        if not handle or not text:
-            return self.skip(api_url, f"post {post['uri']} has no {'author' if not handle else 'text'}")
-        name = author.get("displayName") or handle
+        links = post_links(post, record)
+        text = clean_text(full_text(record)) or image_text(record)
+        if not handle:
+            return self.skip(api_url, f"post {post['uri']} has no author")
+        if not text:
+            return self.skip(api_url, f"post {post['uri']} has no text (an image without a description)",
+                             benign=True)
+        name = visible_name(author.get("displayName")) or handle
         reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
         return self.document(
             f"https://bsky.app/profile/{handle}/post/{rkey}", text, title=post_title(name, text),
@@ -106,4 +114,57 @@ class BlueskySpider(SourceSpider):
             lang=(record.get("langs") or [None])[0], guid=post["uri"],
             extra={"handle": f"@{handle}", "display_name": name, "likes": post.get("likeCount"),
                    "reposts": post.get("repostCount"), "replies": post.get("replyCount"),
-                   "reply_to": (reply.get("parent") or {}).get("uri")})
+                   "reply_to": (reply.get("parent") or {}).get("uri"), **links})
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def full_text(record):
+    """The post's text with each link facet's shortened, scheme-less label replaced by its full URI."""
+    text = record.get("text") if isinstance(record.get("text"), str) else ""
+    data = text.encode("utf-8")
+    spans = []
+    for facet in record.get("facets") or []:
+        index = _dict(_dict(facet).get("index"))
+        uri = next((web_link(f.get("uri")) for f in _dict(facet).get("features") or []
+                    if _dict(f).get("$type") == "app.bsky.richtext.facet#link" and web_link(f.get("uri"))), None)
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        if uri and isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data):
+            spans.append((start, end, uri))
+    for start, end, uri in sorted(spans, reverse=True):
+        if not any(s < end and start < e for s, e, _ in spans if (s, e) != (start, end)):
+            data = data[:start] + uri.encode("utf-8") + data[end:]
+    return data.decode("utf-8", errors="replace")
+
+
+def image_text(record):
+    """The descriptions (alt texts) of a post's images: the only words of an image-only post."""
+    embed = _dict(record.get("embed"))
+    images = _dict(embed.get("media")).get("images") or embed.get("images") or []
+    return clean_text("\n\n".join(i["alt"] for i in images if isinstance(i, dict) and isinstance(i.get("alt"), str)))
+
+
+def post_links(post, record):
+    """extra fields for what a post points at: link (the article it shares: external embed, else
+    its first link facet), quoted_url (the post it quotes) and links (every http(s) address)."""
+    embeds = [_dict(record.get("embed")), _dict(post.get("embed"))]
+    embeds += [_dict(e.get("media")) for e in embeds]
+    external = [web_link(_dict(e.get("external")).get("uri")) for e in embeds]
+    facets = [web_link(_dict(f).get("uri")) for facet in record.get("facets") or []
+              for f in _dict(facet).get("features") or []]
+    links = list(dict.fromkeys(u for u in external + facets if u))
+    return {"link": links[0] if links else None, "quoted_url": quoted_url(record, post), "links": links or None}
+
+
+def quoted_url(record, post):
+    """The bsky.app address of the post a post quotes (record or recordWithMedia embed), or None."""
+    for embed in (_dict(post.get("embed")), _dict(record.get("embed"))):
+        quoted = _dict(embed.get("record"))
+        quoted = _dict(quoted.get("record")) if "record" in quoted else quoted  # recordWithMedia nests it
+        uri = quoted.get("uri")
+        if isinstance(uri, str) and uri.startswith("at://") and "/app.bsky.feed.post/" in uri:
+            actor = _dict(quoted.get("author")).get("handle") or uri[5:].split("/", 1)[0]
+            return f"https://bsky.app/profile/{actor}/post/{uri.rsplit('/', 1)[-1]}"
+    return None

@@ -104,16 +104,84 @@ def iso_utc(value):
     return dt.isoformat()
 
 
+# Null-byte patterns of the first four bytes of a UTF-16/32 document starting with an ASCII
+# character (XML 1.0 appendix F), after any BOM.
+BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
+
+
+def wide_encoding(body):
+    """"utf-16-le" etc. when `body` is UTF-16 or UTF-32 text (by BOM or null pattern), else None."""
+    for bom, name in BOMS:
+        if body.startswith(bom):
+            return name
+    head = body[:4]
+    if len(head) < 4:
+        return None
+    nulls = tuple(b == 0 for b in head)
+    return {(True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
+            (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}.get(nulls)
+
+
 def looks_binary(body, content_type=""):
     """True when bytes promised as HTML/XML/JSON are really an image, archive, PDF or other binary."""
     head = body[:1024]
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype.startswith(("image/", "audio/", "video/", "font/")) or ctype in (
-            "application/octet-stream", "application/zip", "application/pdf", "application/gzip"):
+            "application/zip", "application/pdf", "application/gzip"):
         return True
+    if ctype == "application/octet-stream" and not head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"<", b"{", b"["):
+        return True  # a generic type: only markup or JSON in it is taken for text
+    encoding = wide_encoding(head)
+    if encoding:  # UTF-16/32 text (XML 1.0 appendix F): text if its first bytes decode
+        try:
+            head[:len(head) // 4 * 4].decode(encoding)
+            return False
+        except UnicodeDecodeError:
+            return True
     if head.lstrip().startswith(BINARY_MAGIC):
         return True
-    return b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    return b"\x00" in head
+
+
+# How a feed marks an entry that is only the start of its article.
+TEASER_RE = re.compile(
+    r"(?is)(?:read (?:the )?(?:full|whole|rest of the) (?:story|article|post)[^\n]{0,80}"
+    r"|continue reading[^\n]{0,80}|keep reading[^\n]{0,80}|read more[^\n]{0,20}"
+    r"|\[\s*(?:…|\.\.\.|&hellip;)\s*\]|…|\.\.\.|the post .{1,300}? appeared first on .{1,200}?)\s*$")
+
+
+def is_teaser(text):
+    """True when a feed entry's text ends with a truncation mark ("Read the full story at …",
+    "Continue reading", "[…]", a trailing ellipsis, "The post … appeared first on …")."""
+    return bool(text) and bool(TEASER_RE.search(text.strip()[-600:]))
+
+
+CHALLENGE_MARKS = (b"challenge-platform", b"cf-browser-verification", b"<title>Just a moment...</title>",
+                   b"cf_chl_opt", b"Attention Required! | Cloudflare")
+
+
+def challenge_page(response):
+    """A one-line reason when `response` is a bot challenge (Cloudflare) instead of the page, else None."""
+    head = (response.body or b"")[:20000]
+    mitigated = response.headers.get("cf-mitigated")
+    if mitigated or any(mark in head for mark in CHALLENGE_MARKS):
+        return f"Cloudflare challenge (HTTP {response.status}) instead of the page"
+    return None
+
+
+def page_canonical(html, url=None):
+    """The absolute canonical URL a page declares (link rel=canonical, og:url), or None."""
+    if isinstance(html, bytes):
+        html = trafilatura.utils.decode_file(html)
+    try:
+        found = _canonical_link(lxml.html.fromstring(html))
+    except Exception:  # lxml raises several types on junk
+        return None
+    if found and url:
+        from urllib.parse import urljoin
+        found = urljoin(url, found)
+    return found if found and found.startswith(("http://", "https://")) else None
 
 
 def _canonical_link(tree):

@@ -40,14 +40,19 @@ def document_item(source, url, text, /, title=None, default_kind="article", **fi
         "extra": fields.pop("extra", None) or {},
     }
     item["extra"].update(fields)
+    _drop_unsafe_links(item["extra"])
     if not item["published"]:  # a page or entry without a date: the day its address files it under
         item["published"] = iso_utc(url_date(item["canonical_url"] or url))
     return item
 
 
-def skip_item(source_name, url, reason, fatal=False, refused=False):
-    """A skip item; `fatal` and `refused` appear only when true."""
+def skip_item(source_name, url, reason, fatal=False, refused=False, benign=False):
+    """A skip item; `fatal`, `refused` and `benign` appear only when true. A benign skip (a post
+    with nothing to read, such as an image without a description) is counted and logged but is
+    not the source's error."""
     item = {"type": "skip", "source": source_name, "url": url, "reason": reason}
+    if benign:
+        item["benign"] = True
     if fatal:
         item["fatal"] = True
     if refused:
@@ -58,3 +63,20 @@ def skip_item(source_name, url, reason, fatal=False, refused=False):
 def source_state_item(source_name, validators):
     """The source's new entry validators ({"etag", "last_modified"}) as an item for the store."""
     return {"type": "source_state", "source": source_name, **validators}
+
+
+# Keys of `extra` that hold addresses a reader may follow.
+LINK_KEYS = ("link", "quoted_url", "original_url", "profile_url", "story_url", "entry_link")
+
+
+def _drop_unsafe_links(extra):
+    """Only http(s) addresses stay in extra's link fields and lists (no javascript:, data:, file:)."""
+    def safe(value):
+        return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
+
+    for key in LINK_KEYS:
+        if extra.get(key) is not None and not safe(extra[key]):
+            extra.pop(key)
+    for key in ("enclosures", "links"):
+        if isinstance(extra.get(key), list):
+            extra[key] = [v for v in extra[key] if safe(v)]

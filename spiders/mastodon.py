@@ -4,14 +4,15 @@ Expects: `url` is https://instance/api/v1/timelines/tag/TAG. Query: limit (`limi
 max_id for the next page (the last status id seen), up to `max_pages` (default 3); paging stops on
 an empty page or a page with no new ids. Response: a JSON list of statuses with id, created_at,
 url/uri, content (HTML), spoiler_text, language, account{acct, display_name, url},
-favourites_count, reblogs_count, replies_count, in_reply_to_id, reblog (boosts are unwrapped).
+favourites_count, reblogs_count, replies_count, in_reply_to_id, reblog (boosts are unwrapped),
+card (its url is the post's extra.link), media_attachments (descriptions: a picture post's text).
 Loopback: api/v1/timelines/tag/TAG/index.json (query strings are ignored, so one page).
 """
 import urllib.parse
 
 from spiders.base import SourceSpider, guarded
 from spiders.extract import html_to_text, iso_utc
-from spiders.social import post_title, read_json
+from spiders.social import post_title, read_json, visible_name, web_link
 
 
 class MastodonSpider(SourceSpider):
@@ -55,11 +56,17 @@ class MastodonSpider(SourceSpider):
         text = html_to_text(post.get("content") or "")
         if post.get("spoiler_text"):
             text = f"{post['spoiler_text']}\n\n{text}".strip()
-        if not url or not text:
-            return self.skip(url or api_url, f"status {status.get('id')} has no {'url' if not url else 'text'}")
+        if not text:  # a picture post: its descriptions are its words
+            text = "\n\n".join(m["description"] for m in post.get("media_attachments") or []
+                               if isinstance(m, dict) and isinstance(m.get("description"), str)).strip()
+        if not url:
+            return self.skip(api_url, f"status {status.get('id')} has no url")
+        if not text:
+            return self.skip(url, f"status {status.get('id')} has no text (media without a description)", benign=True)
         account = post.get("account") if isinstance(post.get("account"), dict) else {}
         handle = account.get("acct")
-        name = account.get("display_name") or handle
+        name = visible_name(account.get("display_name")) or handle
+        card = post.get("card") if isinstance(post.get("card"), dict) else {}
         return self.document(
             url, text, title=post_title(name, text), author=name,
             published=iso_utc(post.get("created_at")), lang=post.get("language"),
@@ -67,5 +74,5 @@ class MastodonSpider(SourceSpider):
             extra={"handle": f"@{handle}" if handle else None, "display_name": name,
                    "profile_url": account.get("url"), "likes": post.get("favourites_count"),
                    "reposts": post.get("reblogs_count"), "replies": post.get("replies_count"),
-                   "reply_to": post.get("in_reply_to_id"),
+                   "reply_to": post.get("in_reply_to_id"), "link": web_link(card.get("url")),
                    "boosted_by": (status.get("account") or {}).get("acct") if post is not status else None})

@@ -35,7 +35,7 @@ class RedditSpider(SourceSpider):
             body = html_to_text(html)
             # Reddit appends "submitted by /u/x [link] [comments]" to every post.
             body = re.sub(r"\s*submitted by\s+/u/\S+.*$", "", body, flags=re.S).strip()
-            title = plain_title(entry.get("title"))
+            title = entry.get("title")
             author = (entry.get("author") or "").removeprefix("/u/") or None
             original = None
             try:

@@ -28,6 +28,8 @@ class SystemCardsSpider(SourceSpider):
         yield self.entry_request(self.source["url"])
         # Known cards are re-checked on every crawl, whether or not the index changed.
         for url, validators in self.known.items():
+            if "alias_of" in validators:  # the same card under its GUID or entry link
+                continue
             self.requested.add(url)
             yield self.page_request(url, self.parse_card, validators=validators,
                                     cb_kwargs={"link_text": None}, dont_filter=True)
@@ -55,7 +57,7 @@ class SystemCardsSpider(SourceSpider):
             self.requested.add(key)
             found += 1
             yield self.page_request(url, self.parse_card, cb_kwargs={"link_text": text or None})
-        if not found and not self.known:
+        if not found and not any("alias_of" not in v for v in self.known.values()):
             yield self.skip(response.url, "no system card links found on the index page")
 
     @guarded

@@ -189,3 +189,15 @@ def test_demo_claude_story_lead_is_a_report_not_a_title_only_post(demo):
     lead = demo.execute("select d.kind, d.text from stories s join documents d on d.id = s.lead_document_id "
                         "where s.id = ?", [story]).fetchone()
     assert lead[0] in ("article", "system_card") and len(lead[1]) > 500
+
+
+def test_demo_documents_keep_the_real_addresses_their_pages_declare(demo):
+    """Issue #18, point 9: only the fetch URL may be loopback. The one exception is the system-card
+    PDF, which declares no address (the demo's index gives none either)."""
+    loopback = [r[0] for r in demo.execute("select canonical_url from documents where canonical_url like 'http://127.%' "
+                                           "or canonical_url like 'http://localhost%'")]
+    assert loopback == [u for u in loopback if u.endswith("claude-opus-4-system-card-demo-excerpt.pdf")]
+    assert len(loopback) <= 1
+    lab = doc(demo, "%activating-asl3-protections%")  # a summary-only entry: its page's canonical URL
+    assert lab["canonical_url"] == "https://www.anthropic.com/news/activating-asl3-protections"
+    assert json.loads(lab["extra"])["summary_only"]

@@ -15,16 +15,27 @@ OLD_DB = pathlib.Path(__file__).parent / "fixtures" / "db" / "incidentwire-6ae4f
 KEPT_TABLES = ["documents", "stories", "quotes", "embeddings", "story_redirects", "sources",
                "document_versions", "entities", "document_entities", "runs", "skips", "story_centroids"]
 NAMES = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
+OLD_NAMES = NAMES[:5]  # what the old runner knew; the fixture was fully migrated by it
+NEWER = NAMES[5:]      # added since: applied on top when the old database is opened
 
 
-def snapshot(path):
+def fresh_schema(tmp_path):
+    """The schema a database created by today's code has."""
+    path = tmp_path / "fresh.db"
+    open_db(path).close()
+    return snapshot(path, counts=False)[1]
+
+
+def snapshot(path, counts=True):
     """Row counts and the schema, read with a plain connection that writes nothing."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        counts = {t: conn.execute(f"select count(*) from [{t}]").fetchone()[0] for t in KEPT_TABLES}
+        counts = {t: conn.execute(f"select count(*) from [{t}]").fetchone()[0]
+                  for t in KEPT_TABLES} if counts else None
         schema = {row for row in conn.execute("select type, name, sql from sqlite_master")
                   if migrations.migrations_table not in row[1]}  # the set's own table is the one addition
-        legacy = list(conn.execute(f"select name, applied_at from [{LEGACY_TABLE}] order by rowid"))
+        legacy = (list(conn.execute(f"select name, applied_at from [{LEGACY_TABLE}] order by rowid"))
+                  if counts else None)
     finally:
         conn.close()
     return counts, schema, legacy
@@ -36,16 +47,18 @@ def test_a_database_made_by_the_old_runner_opens_and_upgrades_unchanged(tmp_path
     counts, schema, legacy = snapshot(path)
     assert counts["documents"] and counts["stories"] and counts["quotes"] and counts["embeddings"]
     assert counts["story_redirects"]
-    assert [name for name, _ in legacy] == NAMES  # the fixture was fully migrated by the old code
+    assert [name for name, _ in legacy] == OLD_NAMES  # the fixture was fully migrated by the old code
 
     db = open_db(path)
     assert pending(db) == []
-    # the old records are adopted with their own times; nothing was re-run
-    assert [(m.name, m.applied_at) for m in migrations.applied(db)] == legacy
+    # the old records are adopted with their own times; nothing was re-run; newer ones applied
+    applied = [(m.name, m.applied_at) for m in migrations.applied(db)]
+    assert applied[:len(legacy)] == legacy and [name for name, _ in applied[len(legacy):]] == NEWER
     db.close()
     after_counts, after_schema, after_legacy = snapshot(path)
     assert after_counts == counts
-    assert after_schema == schema  # no table, index or trigger changed; the old record table stays
+    # the upgraded schema is exactly a new database's (plus the old record table, kept)
+    assert after_schema - {row for row in schema if LEGACY_TABLE in row[1]} == fresh_schema(tmp_path)
     assert after_legacy == legacy
 
     again = open_db(path)
@@ -95,7 +108,7 @@ def test_a_partly_migrated_old_database_gets_only_what_it_lacks(tmp_path):
     conn.close()
     db = open_db(path, migrate_schema=False)
     assert pending(db) == NAMES
-    assert migrate(db) == ["m107_runs_owner", "m108_story_centroids"]
+    assert migrate(db) == ["m107_runs_owner", "m108_story_centroids"] + NEWER
     assert {"host", "pid", "pid_started"} <= set(db["runs"].columns_dict)
     assert "story_centroids" in db.table_names()
     assert [m.name for m in migrations.applied(db)] == NAMES
@@ -111,9 +124,12 @@ def test_sqlite_utils_migrate_on_an_old_database_adopts_and_reruns_nothing(tmp_p
     migrations_file = pathlib.Path(__file__).parent.parent / "db" / "migrations.py"
     out = CliRunner().invoke(sqlite_utils_cli, ["migrate", str(path), str(migrations_file)])
     assert out.exit_code == 0, out.output
-    assert snapshot(path) == (counts, schema, legacy)
+    after_counts, after_schema, after_legacy = snapshot(path)
+    assert (after_counts, after_legacy) == (counts, legacy)
+    assert after_schema - {row for row in schema if LEGACY_TABLE in row[1]} == fresh_schema(tmp_path)
     db = sqlite_utils.Database(path)
-    assert [(m.name, m.applied_at) for m in migrations.applied(db)] == legacy
+    assert [(m.name, m.applied_at) for m in migrations.applied(db)][:len(legacy)] == legacy
+    assert [m.name for m in migrations.applied(db)][len(legacy):] == NEWER
 
 
 def test_processes_opening_an_old_database_together_all_succeed(tmp_path):

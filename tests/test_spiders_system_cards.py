@@ -52,3 +52,34 @@ def test_silent_card_change_is_kept_as_a_version_with_diff(tmp_path):
     assert "-" in versions[1]["diff"] and "+" in versions[1]["diff"] and "somewhat more readily" in versions[1]["diff"]
     [doc] = db["documents"].rows
     assert "somewhat more readily" in doc["text"]
+
+
+def _configured(name):
+    import pathlib
+    from pipeline.config import load_config
+    config = load_config(pathlib.Path(__file__).resolve().parent.parent / "sources.toml")
+    return next(s for s in config["sources"] if s["name"] == name)
+
+
+def test_sources_toml_system_card_indexes_find_their_cards():
+    """Issue #18, point 4, on minimal probes of the two index pages as the issue describes them."""
+    anthropic = _configured("anthropic-system-cards")
+    assert anthropic["url"] == "https://www.anthropic.com/system-cards"
+    page = b"""<html><body><a href="/">Home</a><a href="/transparency">Transparency hub</a>
+    <a href="/system-cards#opus">System cards</a><a href="/news">News</a>
+    <a href="https://www-cdn.anthropic.com/abc/claude-opus-4-5-system-card.pdf">Claude Opus 4.5</a>
+    <a href="/claude-sonnet-4-5-system-card">Claude Sonnet 4.5 System Card</a></body></html>"""
+    s = spider("system_cards", **{k: v for k, v in anthropic.items() if k != "kind"})
+    assert [r.url for r in requests(run_callback(s.parse, response(anthropic["url"], page)))] == [
+        "https://www-cdn.anthropic.com/abc/claude-opus-4-5-system-card.pdf",
+        "https://www.anthropic.com/claude-sonnet-4-5-system-card"]
+
+    openai = _configured("openai-system-cards")
+    assert openai["url"] == "https://deploymentsafety.openai.com/"
+    page = b"""<html><body><a href="/">Deployment safety hub</a><a href="#main">Skip</a>
+    <a href="https://openai.com/">OpenAI</a><a href="https://openai.com/safety/">Safety</a>
+    <a href="/gpt-5-5">GPT-5.5</a><a href="/gpt-5-5/gpt-5-5-card.pdf">PDF</a><a href="/o3">o3</a></body></html>"""
+    s = spider("system_cards", **{k: v for k, v in openai.items() if k != "kind"})
+    assert [r.url for r in requests(run_callback(s.parse, response(openai["url"], page)))] == [
+        "https://deploymentsafety.openai.com/gpt-5-5", "https://deploymentsafety.openai.com/gpt-5-5/gpt-5-5-card.pdf",
+        "https://deploymentsafety.openai.com/o3"]

@@ -6,9 +6,12 @@ to the crawl's child process.
 import json
 
 from pipeline.config import relevance_cut, sync_sources
+from pipeline.urls import canonical_url
 
 # What a crawl counts, per source and in total.
-COUNT_KEYS = ("fetched", "not_modified", "inserted", "updated", "unchanged", "skipped", "offtopic", "refused")
+# summary_only: entries kept as the feed gave them; pages_failed: entry pages that did not answer.
+COUNT_KEYS = ("fetched", "not_modified", "inserted", "updated", "unchanged", "skipped", "offtopic", "refused",
+              "summary_only", "pages_failed")
 
 
 def database_file(db):
@@ -20,15 +23,34 @@ def database_file(db):
 
 
 def known_documents(db, source_id):
-    """Canonical URL -> stored HTTP validators, for every document of a source."""
-    known = {}
-    for url, extra in db.conn.execute("select canonical_url, extra from documents where source_id = ?", [source_id]):
+    """Canonical URL -> stored HTTP validators, for every document of a source.
+
+    A document kept summary-only because its page failed (`extra.fetch_error`) is marked
+    "summary_only" and carries its entry (title, author, date, GUID, summary) so the spider
+    tries the page again even when the feed is unchanged. A document is also known by the feed
+    link it was reached from (`extra.entry_link`, a redirecting link) and by "guid:" + its GUID,
+    each mapping to {"alias_of": canonical URL}.
+    """
+    known, aliases = {}, {}
+    rows = db.conn.execute("select canonical_url, guid, extra, url, title, author, published, lang, text "
+                           "from documents where source_id = ?", [source_id])
+    for url, guid, extra, *entry in rows:
         try:
             data = json.loads(extra or "{}")
         except ValueError:
             data = {}
         known[url] = {"etag": data.get("http_etag"), "last_modified": data.get("http_last_modified")}
-    return known
+        alias = {"alias_of": url}
+        if data.get("summary_only") and data.get("fetch_error"):
+            known[url]["summary_only"] = alias["summary_only"] = True
+            known[url]["entry"] = dict(zip(("url", "title", "author", "published", "lang", "summary"), entry),
+                                       guid=guid, extra={k: data[k] for k in ("feed_title", "tags", "enclosures")
+                                                         if k in data})
+        if data.get("entry_link"):
+            aliases[canonical_url(data["entry_link"])] = alias
+        if guid:
+            aliases[f"guid:{guid}"] = alias
+    return {**aliases, **known}
 
 
 def plan_jobs(db, config, only=None):

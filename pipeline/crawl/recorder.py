@@ -32,6 +32,8 @@ class Recording:
         self.db, self.db_path, self.run_id, self.stop = db, db_path, run_id, stop
         self.counts = {name: dict.fromkeys(COUNT_KEYS, 0) for name in names}
         self.failed = dict.fromkeys(names, False)  # the source's entry failed: keep old validators
+        self.page_errors = {}  # source -> the last entry page that failed, and why
+        self.benign = dict.fromkeys(names, 0)  # skips that are not the source's error (image-only posts)
         self.errors = []
         self.storage_error = None  # the database cannot be written: nothing more is recorded
         self.recorders = []  # Scrapy holds signal receivers weakly: keep the recorders alive
@@ -77,11 +79,14 @@ class Recorder:
         if recording.storage_error:
             return item
         counts = recording.counts[name]
+        if item.get("type") == "document":
+            self._count_summary_only(name, item)
         if item.get("type") == "skip":
             if item.get("refused"):
                 counts["refused"] += 1
             if item.get("fatal"):
                 recording.failed[name] = True
+            recording.benign[name] += bool(item.get("benign"))
         try:
             status = recording.save(item, self.source.get("relevance_min"))
         except sqlite3.DatabaseError as e:
@@ -90,6 +95,15 @@ class Recorder:
         if status in counts:
             counts[status] += 1
         return item
+
+    def _count_summary_only(self, name, item):
+        """An entry kept summary-only; a page that failed (extra.fetch_error) counts against the source."""
+        extra = item.get("extra") or {}
+        counts = self.recording.counts[name]
+        counts["summary_only"] += bool(extra.get("summary_only"))
+        if extra.get("fetch_error"):
+            counts["pages_failed"] += 1
+            self.recording.page_errors[name] = f"{item.get('url')}: {extra['fetch_error']}"
 
     def response_received(self, response, request, spider):
         counts = self.recording.counts[self.source["name"]]
@@ -117,20 +131,24 @@ class Recorder:
             recording.errors.append(f"{name}: crawl ended ({reason})")
 
     def _save_health(self, name, reason):
-        """The source's last crawl, failure streak and last error after its spider closed."""
+        """The source's last crawl, failure streak, last error and failed entry pages after its spider closed."""
         db = self.recording.db
         problem = self.recording.failed[name] or reason != "finished"
         failures = _source_value(db, name, "consecutive_failures", 0) + 1 if problem else 0
+        pages_failed = self.recording.counts[name]["pages_failed"]
         # Skips already wrote their reason to last_error; a clean run clears it.
         if reason != "finished":
             last_error = f"crawl ended early ({reason})"
-        elif self.recording.counts[name]["skipped"]:
+        elif self.recording.counts[name]["skipped"] > self.recording.benign[name]:
             last_error = _source_value(db, name, "last_error", None)
+        elif pages_failed:
+            last_error = (f"{pages_failed} entry page(s) failed, entries kept summary-only "
+                          f"(last: {self.recording.page_errors[name]})")[:500]
         else:
             last_error = None
         with db.conn:
-            db.conn.execute("update sources set last_crawled = ?, consecutive_failures = ?, last_error = ? "
-                            "where name = ?", [now(), failures, last_error, name])
+            db.conn.execute("update sources set last_crawled = ?, consecutive_failures = ?, last_error = ?, "
+                            "pages_failed = ? where name = ?", [now(), failures, last_error, pages_failed, name])
 
 
 def _source_value(db, name, column, default):

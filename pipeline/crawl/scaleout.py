@@ -86,7 +86,7 @@ def drain_items(db, client, tag, run_id, done, relevance=None, idle_timeout=1.0)
         source_counts[outcome] = source_counts.get(outcome, 0) + 1
 
 
-HEALTH = ("etag", "last_modified", "last_crawled", "consecutive_failures", "last_error")
+HEALTH = ("etag", "last_modified", "last_crawled", "consecutive_failures", "last_error", "pages_failed")
 
 
 def run_worker(db_path, config, url, tag=None, only=None, worker_id=None, settings_overrides=None):
@@ -138,7 +138,8 @@ def merge_health(db, before, reports, keep_validators=False):
             continue
         failed = [s for s in seen if (s["consecutive_failures"] or 0) > (old["consecutive_failures"] or 0)]
         changed = [s for s in seen if (s["etag"], s["last_modified"]) != (old["etag"], old["last_modified"])]
-        row = {"last_crawled": max(s["last_crawled"] or "" for s in seen) or old["last_crawled"]}
+        row = {"last_crawled": max(s["last_crawled"] or "" for s in seen) or old["last_crawled"],
+               "pages_failed": sum(s.get("pages_failed") or 0 for s in seen)}
         if failed:
             row["consecutive_failures"] = (old["consecutive_failures"] or 0) + 1
             row["last_error"] = next((s["last_error"] for s in failed if s["last_error"]), old["last_error"])
@@ -256,7 +257,7 @@ def tally(reports, by_source):
     for report in reports:
         for name, c in (report.get("counts") or {}).items():
             row = per_source.setdefault(name, dict.fromkeys(COUNT_KEYS, 0))
-            for key in ("fetched", "not_modified", "refused"):
+            for key in ("fetched", "not_modified", "refused", "summary_only", "pages_failed"):
                 row[key] += c.get(key, 0)
     for name, c in by_source.items():
         row = per_source.setdefault(name, dict.fromkeys(COUNT_KEYS, 0))

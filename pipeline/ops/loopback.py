@@ -50,7 +50,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             stats["paths"].append(self.path)
         if self.server.delay:
             time.sleep(self.server.delay)  # counted on arrival, answered late: a crawl is mid-flight
-        hook = self.server.hooks.get(urllib.parse.urlsplit(self.path).path)
+        path = urllib.parse.urlsplit(self.path).path
+        hook = self.server.hooks.get(path) or next(
+            (h for p, h in self.server.hooks.items() if p.endswith("*") and path.startswith(p[:-1])), None)
         if hook:
             return hook(self)
         target = self._resolve()
@@ -76,10 +78,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        ctype = self.server.types.get(path)
+        if ctype:
+            return self._send(data, etag, mtime, ctype, head)
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if target.name == "robots.txt" or ctype.startswith("text/") or ctype.endswith(("xml", "json")):
             if "charset" not in ctype and not ctype.endswith("json"):
                 ctype += "; charset=utf-8"
+        self._send(data, etag, mtime, ctype, head)
+
+    def _send(self, data, etag, mtime, ctype, head):
+        stats = self.server.stats
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -101,7 +110,8 @@ class LoopbackServer:
         self.httpd.root = pathlib.Path(root).resolve()
         self.httpd.lock = threading.Lock()
         self.httpd.stats = {"requests": 0, "bodies": 0, "not_modified": 0, "paths": []}
-        self.httpd.hooks = {}  # path -> fn(handler): tests inject faults here
+        self.httpd.hooks = {}  # path (or "prefix*") -> fn(handler): tests inject faults here
+        self.httpd.types = {}  # path -> the Content-Type its real host sends (e.g. text/plain for raw GitHub)
         self.httpd.delay = 0.0  # seconds before every answer (tests: a crawl that cannot finish early)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -121,6 +131,11 @@ class LoopbackServer:
     def hooks(self):
         """{path: fn(handler)}: a test answers that path itself (faults, slow or looping replies)."""
         return self.httpd.hooks
+
+    @property
+    def types(self):
+        """{path: Content-Type}: serve that file with the type its real host sends."""
+        return self.httpd.types
 
     @property
     def delay(self):

@@ -32,7 +32,8 @@ def save_item(db, item, run_id=None, relevance_min=None):
         return _skip(db, run_id, "?", None, f"item is not a dict ({type(item).__name__})")
     kind = item.get("type")
     if kind == "skip":
-        return _skip(db, run_id, item.get("source") or "?", item.get("url"), item.get("reason") or "skipped")
+        return _skip(db, run_id, item.get("source") or "?", item.get("url"), item.get("reason") or "skipped",
+                     benign=bool(item.get("benign")))
     if kind == "source_state":
         _save_state(db, item)
         return "updated"
@@ -50,13 +51,15 @@ def save_item(db, item, run_id=None, relevance_min=None):
                      f"cannot store ({type(e).__name__}: {str(e)[:200]})")
 
 
-def _skip(db, run_id, source, url, reason):
+def _skip(db, run_id, source, url, reason, benign=False):
+    """Record a skip; it becomes the source's last error unless it is benign."""
     log.info("skip %s %s: %s", source, url, reason)
     with db.conn:
         record_skip(db, run_id, source, url, reason)
         db.conn.execute(
-            "update sources set n_skipped = coalesce(n_skipped, 0) + 1, last_error = ? where name = ?",
-            [reason[:500], source])
+            "update sources set n_skipped = coalesce(n_skipped, 0) + 1, "
+            "last_error = case when ? then last_error else ? end where name = ?",
+            [benign, reason[:500], source])
     return "skipped"
 
 
@@ -127,12 +130,20 @@ def _normalise(item, trust_canonical=False):
         "publisher": _text(item.get("publisher"), 200), "site": site_of(canonical),
         "title": title.strip() if title else None, "author": _text(item.get("author"), 300),
         "published": published, "published_week": week, "published_month": month,
-        "text": text, "lang": _text(item.get("lang"), 20),
+        "text": text, "lang": language_code(item.get("lang")),
         "content_hash": dedup.content_hash(text), "simhash": dedup.simhash(text),
         "word_count": len(text.split()), "guid": _text(item.get("guid"), 1000),
         "extra": json.dumps({k: v for k, v in extra.items() if v is not None}, ensure_ascii=False,
                             sort_keys=True, default=str),
     }, None
+
+
+def language_code(value):
+    """The primary language subtag, lower case: "en-US", "en_GB" and "EN" are all "en" (None if unreadable)."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().replace("_", "-").split("-")[0].lower()
+    return code if code.isalpha() and 2 <= len(code) <= 3 else None
 
 
 def _canonical(url, declared, extra, trust_canonical):
@@ -189,6 +200,13 @@ def _find_existing(db, row):
     return dict(zip(cols, found))
 
 
+def _was_summary_only(existing):
+    try:
+        return bool(json.loads(existing.get("extra") or "{}").get("summary_only"))
+    except ValueError:
+        return False
+
+
 def unified_diff(old, new, url=""):
     """A unified diff of two texts by line (trimmed to a readable size)."""
     lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=f"{url} (before)",
@@ -207,6 +225,11 @@ def _update(db, existing, row):
     for key in ("published", "published_week", "published_month"):
         if row[key] and not existing.get(key):
             changes[key] = row[key]
+    if _was_summary_only(existing) and existing["canonical_url"] != row["canonical_url"]:
+        # The entry's page answered at last: the document takes the address the page declares.
+        taken = db.conn.execute("select 1 from documents where canonical_url = ?", [row["canonical_url"]]).fetchone()
+        if not taken:
+            changes.update(canonical_url=row["canonical_url"], site=row["site"])
     changes["fetched"] = fetched
     with db.conn:
         db.conn.execute(f"update documents set {', '.join(f'{k} = ?' for k in changes)} where id = ?",
