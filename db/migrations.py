@@ -157,3 +157,16 @@ def m108_story_centroids(db):
                "ON documents WHEN old.story_id IS NOT new.story_id OR old.content_hash IS NOT new.content_hash "
                "OR old.title IS NOT new.title OR old.text IS NOT new.text BEGIN "
                "DELETE FROM story_centroids WHERE story_id IN (old.story_id, new.story_id); END")
+
+
+@migration
+def m123_process_scale(db):
+    """What keeps an hourly `process` proportional to the new documents, not to the store.
+
+    `entities_indexed` marks the documents entity indexing has read (one without a name too), so
+    a run reads only the documents not marked; documents indexed before are marked here. An index
+    on `published_week` lets the digest find the week's stories without reading every document.
+    """
+    db["entities_indexed"].create({"document_id": int}, pk="document_id")
+    db.execute("INSERT INTO entities_indexed (document_id) SELECT DISTINCT document_id FROM document_entities")
+    db["documents"].create_index(["published_week"], if_not_exists=True)
