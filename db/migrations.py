@@ -164,9 +164,13 @@ def m123_process_scale(db):
     """What keeps an hourly `process` proportional to the new documents, not to the store.
 
     `entities_indexed` marks the documents entity indexing has read (one without a name too), so
-    a run reads only the documents not marked; documents indexed before are marked here. An index
-    on `published_week` lets the digest find the week's stories without reading every document.
+    a run reads only the documents not marked; documents indexed before are marked here.
+    `document_readings` keeps what the story stream read in each document (terms, names, years,
+    language), keyed by a digest of what it was read from: the stories a run replays are not
+    tokenised again. An index on `published_week` lets the digest find the week's stories
+    without reading every document.
     """
+    db["document_readings"].create({"document_id": int, "key": str, "reading": str}, pk="document_id")
     db["entities_indexed"].create({"document_id": int}, pk="document_id")
     db.execute("INSERT INTO entities_indexed (document_id) SELECT DISTINCT document_id FROM document_entities")
     db["documents"].create_index(["published_week"], if_not_exists=True)

@@ -6,6 +6,7 @@ import numpy as np
 
 from pipeline.stories.features import parse_time
 from pipeline.stories.fields import refresh_stories, utc_now
+from pipeline.stories.readings import attach_readings
 from pipeline.stories.records import DOC_COLUMNS, link_targets, links_of, row_extra
 from pipeline.stories.scoring import CONFIG
 from pipeline.stories.state import resolve
@@ -68,7 +69,9 @@ def _assign_batch(db, new_ids, model_name, counts):
         return
     vec_of = vectors_for(db, [content_key(r) for r in rows], model_name)
     redirects = {r["old_id"]: r["new_id"] for r in db["story_redirects"].rows}
-    result = cluster_stream(*stream_items(db, rows, vec_of, redirects))
+    items, vectors = stream_items(db, rows, vec_of, redirects)
+    attach_readings(db, items)
+    result = cluster_stream(items, vectors)
     now = utc_now()
     with db.conn:
         touched = _write_labels(db, rows, result, redirects, counts)

@@ -51,8 +51,9 @@ class Stream:
         # Per item, filled in stream order (see stream.read_documents); unit: its tf-idf vector.
         self.doc_terms, self.doc_keys, self.doc_time, self.doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
         self.doc_years = [None] * n
-        self.doc_thin = [is_thin(it) for it in items]
-        self.doc_lang = [language(it) for it in items]
+        # An item may carry what was read in it before (see features.reading): not read again.
+        self.doc_thin = [it["reading"]["thin"] if "reading" in it else is_thin(it) for it in items]
+        self.doc_lang = [it["reading"]["lang"] if "reading" in it else language(it) for it in items]
         self.doc_kind = [it.get("kind") for it in items]
         self.doc_publisher = [(it.get("publisher") or "").strip().lower() for it in items]
         self.counted = [False] * n  # shapes its story's state (not a reaction or launch post carried along)
