@@ -46,19 +46,13 @@ def assign_stories(db, model_name=None, stats=None):
 
 
 def _pending_ids(db):
-    """Ids of the documents without a story, in publication order (an undated one after the dated
-    one before it, as the stream orders them); read without their texts."""
-    rows = db.execute("SELECT id, published FROM documents WHERE story_id IS NULL ORDER BY id").fetchall()
-    return [r[0] for r in sorted(rows, key=_order_key(rows))]
-
-
-def _order_key(rows):
-    keys, last = {}, float("-inf")
-    for doc_id, published in rows:
-        t = parse_time(published)
-        last = t if t is not None else last
-        keys[doc_id] = (last, doc_id)
-    return lambda r: keys[r[0]]
+    """Ids of the documents without a story, read without their texts: dated ones in publication
+    order, then undated ones in id order. Each document's place depends on its own date only, so
+    a run resumed after some batches takes the rest in the order an uninterrupted run would."""
+    rows = db.execute("SELECT id, published FROM documents WHERE story_id IS NULL").fetchall()
+    keyed = [((t, 0, doc_id) if (t := parse_time(published)) is not None else (float("inf"), 1, doc_id))
+             for doc_id, published in rows]
+    return [k[2] for k in sorted(keyed)]
 
 
 def _assign_batch(db, new_ids, model_name, counts):

@@ -23,8 +23,8 @@ THIN_WORDS = 8
 
 
 def _stopwords():
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-    return ENGLISH_STOP_WORDS
+    from pipeline.stopwords import english  # scikit-learn's list, without importing scikit-learn
+    return english()
 
 
 STOP = None
