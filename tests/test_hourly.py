@@ -119,5 +119,7 @@ def test_what_was_read_before_places_documents_as_reading_them_again():
         it["entities"] = extract_entities(f"{it.get('title') or ''}\n{it.get('text') or ''}")
     vectors = np.random.default_rng(0).normal(size=(len(items), 16)).astype(np.float32)
     fresh = cluster_stream(items, vectors)
-    kept = [{**it, "reading": json.loads(json.dumps(reading(it, it["entities"])))} for it in items]
+    # As kept in the database and read back (see readings.attach_readings).
+    kept = [{**it, "reading": readings.unpack(json.loads(json.dumps(readings.pack(reading(it, it["entities"])))))}
+            for it in items]
     assert cluster_stream(kept, vectors) == fresh

@@ -14,7 +14,7 @@ from pipeline.stories.stream import cluster_stream
 
 
 ASSIGN_BATCH = 5000  # new documents per committed batch: an interrupted backfill keeps the batches done
-REPLAY_STORIES = CONFIG["max_active"] * 5 // 4  # stories replayed as state: those that can take a new document
+REPLAY_STORIES = CONFIG["max_active"]  # stories replayed as state: those that can take a new document
 
 
 def assign_stories(db, model_name=None, stats=None):
@@ -57,7 +57,7 @@ def _pending_ids(db):
 
 def _assign_batch(db, new_ids, model_name, counts):
     """One batch of new documents through the stream, with the stories that can take them as state."""
-    from pipeline.stories.embed import content_key, resolve_model, vectors_for
+    from pipeline.stories.embed import content_key, release_memory, resolve_model, vectors_for
     rows, new = _load_rows(db, new_ids)
     if not new:
         return
@@ -65,7 +65,10 @@ def _assign_batch(db, new_ids, model_name, counts):
     redirects = {r["old_id"]: r["new_id"] for r in db["story_redirects"].rows}
     items, vectors = stream_items(db, rows, vec_of, redirects)
     attach_readings(db, items)
+    release_memory()
     result = cluster_stream(items, vectors)
+    del items, vectors
+    release_memory()
     now = utc_now()
     with db.conn:
         touched = _write_labels(db, rows, result, redirects, counts)

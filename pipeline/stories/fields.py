@@ -270,8 +270,10 @@ def _ranked(mat, ids, row_of, sid, among, top, min_sim):
     the stories `among` names."""
     j = row_of[sid]
     if among is None:
-        sims = mat @ mat[j]
-        return [ids[k] for k in np.argsort(-sims, kind="stable") if k != j and sims[k] >= min_sim][:top]
-    rows = sorted(row_of[s] for s in among if s in row_of and s != sid)
-    sims = mat[rows] @ mat[j] if rows else np.zeros(0, dtype=np.float32)
+        every = mat @ mat[j]
+        rows = [k for k in np.nonzero(every >= min_sim)[0] if k != j]  # in id order
+        sims = every[rows]
+    else:
+        rows = sorted(row_of[s] for s in among if s in row_of and s != sid)
+        sims = mat[rows] @ mat[j] if rows else np.zeros(0, dtype=np.float32)
     return [ids[rows[k]] for k in np.argsort(-sims, kind="stable") if sims[k] >= min_sim][:top]

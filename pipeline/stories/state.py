@@ -37,6 +37,9 @@ class Stream:
         self.labels = [None] * n
         self.stories, self.redirects, self.opened = {}, {}, []  # id -> member indexes; old -> new; ids opened
         self.df, self.key_df, self.n_docs = Counter(), Counter(), 0
+        # With idf_batch the statistics are fixed before the first placement: each term's weight
+        # is worked out once (the same value) instead of at every use.
+        self.weights = {} if cfg["idf_batch"] else None
         self.born = {}  # story id -> creation rank: the older story survives a merge
         self.objs = {}  # story id -> Story (live or retired)
         self.active = OrderedDict()  # story id -> Story still eligible for joining, in touch order
@@ -62,7 +65,12 @@ class Stream:
         self.followers = {}  # item -> the copies, replies and launch posts that joined its story through it
 
     def idf(self, t):
-        return idf_weight(self.n_docs, self.df[t])
+        if self.weights is None:
+            return idf_weight(self.n_docs, self.df[t])
+        w = self.weights.get(t)
+        if w is None:
+            w = self.weights[t] = idf_weight(self.n_docs, self.df[t])
+        return w
 
     def kidf(self, k):
         return idf_weight(self.n_docs, self.key_df[k])
