@@ -123,10 +123,10 @@ def build_store(path, n, n_new, seed=0):
                 _write_document(db, docs[-1], ents[k], unit_rows(cents[s] + 0.5 * unit_rows(rng.normal(size=DIM))),
                                 DEFAULT_MODEL, sums)
             story_rows.append(story_fields(sid, docs, lambda k: round(math.log1p(k) * 2.5, 3)))
-        db["stories"].insert_all(story_rows, batch_size=2000)
+        related = _related(sums)
+        db["stories"].insert_all(({**r, "related": json.dumps(related[r["id"]])} for r in story_rows), batch_size=2000)
         db["story_centroids"].insert_all(({"story_id": sid, "model": DEFAULT_MODEL, "n": cnt, "vector": v.tobytes()}
                                           for sid, (v, cnt) in sums.items()), batch_size=2000)
-    _related(db, story_rows, sums)
     _readings(db, story_rows[-READ_STORIES:])
     for k in range(n_new):
         rec_k = (k * 13) % len(recs)
@@ -163,18 +163,17 @@ def _readings(db, story_rows):
         attach_readings(db, stream_items(db, rows, {}, {})[0])
 
 
-def _related(db, story_rows, sums, top=3, min_sim=0.5):
-    """Each story's related list as refresh_stories computes it (in blocks: no n x n matrix)."""
+def _related(sums, top=3, min_sim=0.5):
+    """{story: related stories} as refresh_stories ranks them (in blocks: no n x n matrix)."""
     ids = sorted(sums)
     mat = unit_rows(np.array([sums[s][0] for s in ids]))
-    with db.conn:
-        for k in range(0, len(ids), 1000):
-            sims = mat[k:k + 1000] @ mat.T
-            for r in range(sims.shape[0]):
-                j = k + r
-                order = np.argsort(-sims[r], kind="stable")[:top + 1]
-                rel = [ids[i] for i in order if i != j and sims[r, i] >= min_sim][:top]
-                db.conn.execute("UPDATE stories SET related = ? WHERE id = ?", [json.dumps(rel), ids[j]])
+    out = {}
+    for k in range(0, len(ids), 1000):
+        sims = mat[k:k + 1000] @ mat.T
+        for r in range(sims.shape[0]):
+            above = [i for i in np.nonzero(sims[r] >= min_sim)[0] if i != k + r]
+            out[ids[k + r]] = [ids[i] for i in sorted(above, key=lambda i: (-sims[r, i], i))][:top]
+    return out
 
 
 def timed(args):
