@@ -168,9 +168,10 @@ def m123_process_scale(db):
     `document_readings` keeps what the story stream read in each document (terms, names, years,
     language), keyed by a digest of what it was read from: the stories a run replays are not
     tokenised again. An index on `published_week` lets the digest find the week's stories
-    without reading every document.
+    without reading every document; one on `story_redirects.new_id` finds a story's old ids.
     """
     db["document_readings"].create({"document_id": int, "key": str, "reading": str}, pk="document_id")
     db["entities_indexed"].create({"document_id": int}, pk="document_id")
     db.execute("INSERT INTO entities_indexed (document_id) SELECT DISTINCT document_id FROM document_entities")
     db["documents"].create_index(["published_week"], if_not_exists=True)
+    db["story_redirects"].create_index(["new_id"], if_not_exists=True)
