@@ -159,6 +159,24 @@ def m118_sources_pages_failed(db):
     db["sources"].add_column("pages_failed", int)
 
 
+@migrations()
+def m123_process_scale(db):
+    """What keeps an hourly `process` proportional to the new documents, not to the store.
+
+    `entities_indexed` marks the documents entity indexing has read (one without a name too), so
+    a run reads only the documents not marked; documents indexed before are marked here.
+    `document_readings` keeps what the story stream read in each document (terms, names, years,
+    language), keyed by a digest of what it was read from: the stories a run replays are not
+    tokenised again. An index on `published_week` lets the digest find the week's stories
+    without reading every document; one on `story_redirects.new_id` finds a story's old ids.
+    """
+    db["document_readings"].create({"document_id": int, "key": str, "reading": str}, pk="document_id")
+    db["entities_indexed"].create({"document_id": int}, pk="document_id")
+    db.execute("INSERT INTO entities_indexed (document_id) SELECT DISTINCT document_id FROM document_entities")
+    db["documents"].create_index(["published_week"], if_not_exists=True)
+    db["story_redirects"].create_index(["new_id"], if_not_exists=True)
+
+
 def migrate(db):
     """Apply every migration not yet recorded; return the names applied."""
     with db.atomic():

@@ -124,7 +124,12 @@ def process(db_path, model):
     """Embed new documents and assign them to stories."""
     from pipeline.run import process_documents
     db = open_db(db_path)
-    counts = process_documents(db, model=model)
+    stats = {}
+    counts = process_documents(db, model=model, stats=stats)
+    rates = [f"{what} {stats[key]:,.1f} docs/s" for what, key in (("embedding", "embed_docs_per_s"),
+                                                                    ("assignment", "assign_docs_per_s")) if key in stats]
+    if rates:
+        click.echo("; ".join(rates), err=True)
     click.echo(json.dumps(counts, sort_keys=True))
 
 

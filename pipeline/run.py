@@ -22,8 +22,9 @@ def run_pipeline(db, config, weeks, out_dir="digests", model=None):
     return result
 
 
-def process_documents(db, model=None):
-    """Embed, cluster and enrich whatever is new; return counts."""
+def process_documents(db, model=None, stats=None):
+    """Embed, cluster and enrich whatever is new; return counts. With `stats` (a dict), the
+    documents/s of embedding and of assignment are recorded in it (see assign_stories)."""
     from pipeline.stories.embed import embed_documents
     from pipeline.enrich.quotes_table import enrich_stories
     from pipeline.stories.assign import assign_stories
@@ -31,8 +32,8 @@ def process_documents(db, model=None):
     run_id = start_run(db, "process")
     counts = {}
     try:
-        counts["embedded"] = embed_documents(db, model_name=model)
-        counts.update(assign_stories(db, model_name=model))
+        counts["embedded"] = embed_documents(db, model_name=model, stats=stats)
+        counts.update(assign_stories(db, model_name=model, stats=stats))
         counts.update(enrich_stories(db))
     except Exception as e:
         finish_run(db, run_id, counts, [f"{type(e).__name__}: {e}"])

@@ -356,14 +356,14 @@ def test_a_moved_document_is_written_back_and_both_stories_refreshed(tmp_path, m
             for it in items]
     insert(db, rows[:2])
     # The geometry above, not the model's reading of these titles, is what this test is about.
-    real_load = embed.load_vectors
+    real_load = embed.vectors_for
 
-    def geometric(db_, model_name=None):
-        got = real_load(db_, model_name)
+    def geometric(db_, keys, model_name=None):
+        got = real_load(db_, keys, model_name)
         by_title = {f"Report {it['id']}": v for it, v in zip(items, vectors)}
         keys = {embed.content_key(r): by_title[r["title"]] for r in db_.query("SELECT * FROM documents")}
         return {k: keys.get(k, v) for k, v in got.items()}
-    monkeypatch.setattr(embed, "load_vectors", geometric)
+    monkeypatch.setattr(embed, "vectors_for", geometric)
     assign_stories(db)
     first = story_map(db)
     assert first[1] == first[2]

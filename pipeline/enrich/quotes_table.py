@@ -14,6 +14,13 @@ def _text_key(doc):
     return doc.get("content_hash") or hashlib.sha256((doc.get("text") or "").encode("utf-8")).hexdigest()
 
 
+# Only documents whose text or story changed since enrich last read them (or never read) are
+# selected: the query reads their rows alone, not every text. Without a content hash the text's
+# hash is compared in Python (see _text_key).
+_CHANGED = (" and (e.document_id is null or d.content_hash is null or e.content_hash is not d.content_hash"
+            " or e.story_id is not d.story_id)")
+
+
 def enrich_stories(db):
     """Extract quotes for documents in stories whose text or story changed since last time; idempotent."""
     counts = {"quotes_documents": 0, "quotes_added": 0, "quotes_updated": 0, "quotes_removed": 0}
@@ -23,7 +30,7 @@ def enrich_stories(db):
     rows = list(db.query(
         f"select d.id, d.kind, d.title, d.text, d.extra, d.author, d.publisher, d.site, d.story_id, "
         f"d.content_hash{seen_cols} from documents d {seen_sql} "
-        f"where d.story_id is not null and d.duplicate_of is null order by d.id"))
+        f"where d.story_id is not null and d.duplicate_of is null{_CHANGED if state else ''} order by d.id"))
     todo = [d for d in rows if not state or d.get("seen_hash") != _text_key(d) or d.get("seen_story") != d["story_id"]]
     for k in range(0, len(todo), BATCH):
         with db.conn:

@@ -58,21 +58,19 @@ def candidate_sentences(docs):
 
 def _scores(cands, title_text=""):
     """Centrality (cosine to the story centroid, plus closeness to the titles) and the similarity matrix."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     import numpy as np
 
     texts = [c["text"] for c in cands]
-    try:
-        vec = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(texts + [title_text])
-    except ValueError:      # only stop words: nothing to rank by
+    rows = _tfidf(texts + [title_text])
+    if rows is None:        # only stop words: nothing to rank by
         return [0.0] * len(cands), np.zeros((len(cands), len(cands)))
-    m = vec.transform(texts)
-    centroid = np.asarray(m.mean(axis=0)).ravel()
+    m = rows[:-1]
+    centroid = m.mean(axis=0)
     norm = np.linalg.norm(centroid) or 1.0
     central = (m @ centroid) / norm
-    titles = vec.transform([title_text]).toarray().ravel() if title_text else np.zeros(m.shape[1])
+    titles = rows[-1] if title_text else np.zeros(m.shape[1])
     title_sim = m @ titles
-    sim = (m @ m.T).toarray()
+    sim = m @ m.T
     scores = [float(a + 0.5 * b) for a, b in zip(np.asarray(central).ravel(), np.asarray(title_sim).ravel())]
     # the first sentences of a report carry the event: a small lead bonus
     scores = [s + (0.05 if c["order"][1] < 3 else 0.0) for s, c in zip(scores, cands)]
@@ -81,6 +79,39 @@ def _scores(cands, title_text=""):
     # the reporter's own asides ("pointed me to", "I mentioned") are not the event
     scores = [s - (0.1 if FIRST_PERSON_RE.search(c["text"]) else 0.0) for s, c in zip(scores, cands)]
     return scores, sim
+
+
+_TFIDF_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _tfidf(texts):
+    """Rows (dense, l2-normalised) of scikit-learn's TfidfVectorizer(stop_words="english",
+    sublinear_tf=True) fitted on `texts`, or None when they hold no term; computed here (the same
+    tokens, smoothed idf and log tf) so a brief does not import scikit-learn."""
+    import math
+    from collections import Counter
+    import numpy as np
+    from pipeline.stopwords import english
+    stop = english()
+    counts = [Counter(t for t in _TFIDF_TOKEN.findall(x.lower()) if t not in stop) for x in texts]
+    vocab = sorted({t for c in counts for t in c})
+    if not vocab:
+        return None
+    col = {t: j for j, t in enumerate(vocab)}
+    df = np.zeros(len(vocab))
+    for c in counts:
+        df[[col[t] for t in c]] += 1
+    idf = np.log((len(texts) + 1) / (df + 1)) + 1
+    out = np.zeros((len(texts), len(vocab)))
+    for i, c in enumerate(counts):
+        cols = np.array(sorted(col[t] for t in c), dtype=int)
+        if not len(cols):
+            continue
+        data = np.log(np.array([c[vocab[j]] for j in cols], dtype=float)) + 1
+        data *= idf[cols]
+        norm = math.sqrt(sum(x * x for x in data.tolist()))
+        out[i, cols] = data / norm if norm else data
+    return out
 
 
 def _best_combination(pool, scores, sim, lo, hi, sizes):

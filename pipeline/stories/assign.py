@@ -6,33 +6,75 @@ import numpy as np
 
 from pipeline.stories.features import parse_time
 from pipeline.stories.fields import refresh_stories, utc_now
+from pipeline.stories.readings import attach_readings
 from pipeline.stories.records import DOC_COLUMNS, link_targets, links_of, row_extra
 from pipeline.stories.scoring import CONFIG
 from pipeline.stories.state import resolve
 from pipeline.stories.stream import cluster_stream
 
 
-def assign_stories(db, model_name=None):
-    """Assign documents without a story, merge near-duplicate stories, refresh story fields."""
-    from pipeline.stories.embed import embed_documents, load_vectors, resolve_model
+ASSIGN_BATCH = 5000  # new documents per committed batch: an interrupted backfill keeps the batches done
+REPLAY_STORIES = CONFIG["max_active"]  # stories replayed as state: those that can take a new document
+
+
+def assign_stories(db, model_name=None, stats=None):
+    """Assign documents without a story, merge near-duplicate stories, refresh story fields.
+
+    The new documents go through the stream in batches of ASSIGN_BATCH (in publication order),
+    each written in its own transaction: an interrupted run resumes with the documents left. A
+    run of more than one batch shows a progress bar (with an ETA) on stderr. With `stats` (a dict),
+    the embedding and assignment rates are recorded in it.
+    """
+    import sys
+    import time
+    from tqdm import tqdm
+    from pipeline.stories.embed import embed_documents
     from pipeline.stories.entities import index_entities
 
-    embed_documents(db, model_name)
+    embed_documents(db, model_name, stats)
     index_entities(db)
-    rows, new = _load_rows(db)
     counts = {"assigned": 0, "new_stories": 0, "merged": 0, "moved": 0}
+    pending, t0 = _pending_ids(db), time.monotonic()
+    with tqdm(total=len(pending), desc="assign", unit="doc", file=sys.stderr,
+              disable=len(pending) <= ASSIGN_BATCH) as bar:
+        for k in range(0, len(pending), ASSIGN_BATCH):
+            _assign_batch(db, pending[k:k + ASSIGN_BATCH], model_name, counts)
+            bar.update(len(pending[k:k + ASSIGN_BATCH]))
+    if stats is not None and pending:
+        stats["assign_docs_per_s"] = round(len(pending) / max(time.monotonic() - t0, 1e-9), 1)
+    return counts
+
+
+def _pending_ids(db):
+    """Ids of the documents without a story, read without their texts: dated ones in publication
+    order, then undated ones in id order. Each document's place depends on its own date only, so
+    a run resumed after some batches takes the rest in the order an uninterrupted run would."""
+    rows = db.execute("SELECT id, published FROM documents WHERE story_id IS NULL").fetchall()
+    keyed = [((t, 0, doc_id) if (t := parse_time(published)) is not None else (float("inf"), 1, doc_id))
+             for doc_id, published in rows]
+    return [k[2] for k in sorted(keyed)]
+
+
+def _assign_batch(db, new_ids, model_name, counts):
+    """One batch of new documents through the stream, with the stories that can take them as state."""
+    from pipeline.stories.embed import content_key, release_memory, resolve_model, vectors_for
+    rows, new = _load_rows(db, new_ids)
     if not new:
-        return counts
-    vec_of = load_vectors(db, model_name)
+        return
+    vec_of = vectors_for(db, [content_key(r) for r in rows], model_name)
     redirects = {r["old_id"]: r["new_id"] for r in db["story_redirects"].rows}
-    result = cluster_stream(*stream_items(db, rows, vec_of, redirects))
+    items, vectors = stream_items(db, rows, vec_of, redirects)
+    attach_readings(db, items)
+    release_memory()
+    result = cluster_stream(items, vectors)
+    del items, vectors
+    release_memory()
     now = utc_now()
     with db.conn:
         touched = _write_labels(db, rows, result, redirects, counts)
         touched |= _write_merges(db, result["redirects"], now, counts)
-        counts["new_stories"] = len([s for s in result["new"] if s in set(result["labels"])])
+        counts["new_stories"] += len([s for s in result["new"] if s in set(result["labels"])])
         refresh_stories(db, touched, vec_of, now, model=resolve_model(model_name)[0])
-    return counts
 
 
 def stream_items(db, rows, vec_of, redirects):
@@ -92,36 +134,45 @@ def _write_merges(db, merged, now, counts):
     return touched
 
 
-def _load_rows(db):
-    """New documents plus the assigned ones the stream needs as state (within the window)."""
-    new = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NULL ORDER BY id"))
+def _load_rows(db, new_ids):
+    """The new documents plus the assigned ones the stream needs as state: the members (within
+    the window) of the REPLAY_STORIES stories seen last, the stories that can take a new document,
+    read from `stories` by an index; and the originals and link targets of the new ones."""
+    new = _rows_where(db, "id IN ({})", list(new_ids))
     if not new:
         return [], new
     times = [parse_time(r["published"]) for r in new]
-    dated = [t for t in times if t is not None]
-    if dated and len(dated) == len(times):
-        start = datetime.datetime.fromtimestamp((min(dated) - CONFIG["window_days"]) * 86400,
+    start = None
+    if all(t is not None for t in times):
+        start = datetime.datetime.fromtimestamp((min(times) - CONFIG["window_days"]) * 86400,
                                                 datetime.timezone.utc).isoformat(timespec="seconds")
-        old = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL AND "
-                            "(published IS NULL OR published >= ?) ORDER BY id", [start]))
-    else:
-        old = list(db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL ORDER BY id"))
+    live = [r[0] for r in db.execute(
+        "SELECT id FROM stories WHERE merged_into IS NULL AND (? IS NULL OR last_seen >= ? OR last_seen IS NULL) "
+        "ORDER BY last_seen DESC LIMIT ?", [start, start, REPLAY_STORIES])]
+    cond = "story_id IN ({})" + ("" if start is None else " AND (published IS NULL OR published >= ?)")
+    old = _rows_where(db, cond, live, [] if start is None else [start])
     # Originals of new duplicates and targets of new posts must be present, even if old.
     have = {r["id"] for r in old} | {r["id"] for r in new}
     want = {r["duplicate_of"] for r in new if r["duplicate_of"]} - have
-    if want:
-        old += [r for r in db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE id IN "
-                                    f"({','.join('?' * len(want))})", list(want)) if r["story_id"]]
-    link_urls = {u for r in new for u in links_of(r)[0]}
-    if link_urls:
-        urls = list(link_urls)[:900]
+    old += [r for r in _rows_where(db, "id IN ({})", list(want)) if r["story_id"]]
+    urls = list({u for r in new for u in links_of(r)[0]})[:900]
+    if urls:
         qs = ",".join("?" * len(urls))
         have = {r["id"] for r in old} | {r["id"] for r in new}
         old += [r for r in db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE story_id IS NOT NULL AND "
                                     f"(canonical_url IN ({qs}) OR url IN ({qs}))", urls + urls)
                 if r["id"] not in have]
-    rows = sorted(old + new, key=lambda r: r["id"])
-    return rows, new
+    return sorted(old + new, key=lambda r: r["id"]), new
+
+
+def _rows_where(db, cond, ids, params=()):
+    """Document rows matching cond, whose "{}" takes a chunk of `ids` (500 at a time)."""
+    out = []
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        out += db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE {cond.format(','.join('?' * len(chunk)))}",
+                        list(chunk) + list(params))
+    return out
 
 
 def _doc_entities(db, ids):

@@ -77,6 +77,8 @@ def load_model(model_name=None, model_dir=None, expected_sha256=None):
         model = SentenceTransformer(target, device=device())
     except Exception as e:
         raise ModelError(f"{target}: cannot load this sentence-transformers model offline ({type(e).__name__}); pass a local model path") from e
+    if model.device.type == "cuda":
+        model.half()  # fp16 on the GPU: twice the documents per second, the same neighbours
     _MODELS[key] = model
     return model
 
@@ -123,30 +125,84 @@ def content_key(row):
     return "t:" + hashlib.sha256(document_text(row.get("title"), row.get("text")).encode()).hexdigest()
 
 
-def embed_documents(db, model_name=None):
-    """Embed documents without a cached vector for this model; return how many were embedded."""
-    key, _, _ = resolve_model(model_name)
-    have = {r[0] for r in db.execute("SELECT content_hash FROM embeddings WHERE model = ?", [key])}
+EMBED_CHUNK = 1024  # documents per committed chunk: an interrupted backfill keeps what it embedded
+
+
+def documents_to_embed(db, key):
+    """(content key, text) of documents without a vector for model `key`, found by a query: only
+    their rows are read (a document without a content hash is checked by the hash of its text)."""
     todo, seen = [], set()
-    for row in db.query("SELECT id, title, text, content_hash FROM documents ORDER BY id"):
+    # Ids first (from the content_hash index alone), then the rows of those documents only.
+    ids = [r[0] for r in db.execute("SELECT d.id FROM documents d WHERE d.content_hash IS NULL OR NOT EXISTS "
+                                    "(SELECT 1 FROM embeddings e WHERE e.content_hash = d.content_hash "
+                                    "AND e.model = ?) ORDER BY d.id", [key])]
+    rows = (r for k in range(0, len(ids), 500) for r in db.query(
+        f"SELECT id, title, text, content_hash FROM documents WHERE id IN ({','.join('?' * len(ids[k:k + 500]))}) "
+        "ORDER BY id", ids[k:k + 500]))
+    for row in rows:
         ck = content_key(row)
-        if ck in have or ck in seen:
+        if ck in seen or (not row["content_hash"] and db.execute(
+                "SELECT 1 FROM embeddings WHERE content_hash = ? AND model = ?", [ck, key]).fetchone()):
             continue
         seen.add(ck)
         todo.append((ck, document_text(row["title"], row["text"])))
+    return todo
+
+
+def embed_documents(db, model_name=None, stats=None):
+    """Embed documents without a cached vector for this model; return how many were embedded.
+
+    Vectors are committed every EMBED_CHUNK documents, so an interrupted run resumes where it
+    stopped. With `stats` (a dict), the embedding rate is recorded in it ("embed_docs_per_s").
+    """
+    import time
+    from tqdm import tqdm
+    key, _, _ = resolve_model(model_name)
+    todo = documents_to_embed(db, key)
     if not todo:
         return 0
-    vectors = encode_with_progress([t for _, t in todo], model_name)
-    with db.conn:
-        db["embeddings"].upsert_all(
-            ({"content_hash": ck, "model": key, "dim": int(v.shape[0]), "vector": v.astype(np.float32).tobytes()}
-             for (ck, _), v in zip(todo, vectors)),
-            pk=("content_hash", "model"))
+    model, t0 = load_model(model_name), time.monotonic()
+    with tqdm(total=len(todo), desc="embed", unit="doc", file=sys.stderr, disable=len(todo) < BATCH_SIZE) as bar:
+        for k in range(0, len(todo), EMBED_CHUNK):
+            chunk = todo[k:k + EMBED_CHUNK]
+            vectors = encode([t for _, t in chunk], model=model)
+            with db.conn:
+                db["embeddings"].upsert_all(
+                    ({"content_hash": ck, "model": key, "dim": int(v.shape[0]),
+                      "vector": v.astype(np.float32).tobytes()} for (ck, _), v in zip(chunk, vectors)),
+                    pk=("content_hash", "model"))
+            bar.update(len(chunk))
+    release_memory()
+    if stats is not None:
+        stats["embed_docs_per_s"] = round(len(todo) / max(time.monotonic() - t0, 1e-9), 1)
     return len(todo)
 
 
+def release_memory():
+    """Hand the heap's free pages back to the system (glibc only; elsewhere nothing): what the model's
+    batches or the stream's state used does not stay on top of what the next step needs."""
+    import ctypes
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def load_vectors(db, model_name=None):
-    """{content_key: vector} for this model."""
+    """{content_key: vector} for this model (every vector: for ad-hoc use; `process` reads only the
+    vectors it needs with vectors_for)."""
     key, _, _ = resolve_model(model_name)
     return {r[0]: np.frombuffer(r[1], dtype=np.float32)
             for r in db.execute("SELECT content_hash, vector FROM embeddings WHERE model = ?", [key])}
+
+
+def vectors_for(db, keys, model_name=None):
+    """{content_key: vector} for this model, for the given content keys only."""
+    key, _, _ = resolve_model(model_name)
+    keys, out = sorted(set(keys)), {}
+    for k in range(0, len(keys), 500):
+        chunk = keys[k:k + 500]
+        for ck, blob in db.execute(f"SELECT content_hash, vector FROM embeddings WHERE model = ? AND content_hash "
+                                   f"IN ({','.join('?' * len(chunk))})", [key] + chunk):
+            out[ck] = np.frombuffer(blob, dtype=np.float32)
+    return out

@@ -219,19 +219,24 @@ def entity_rows():
 
 
 def index_entities(db, document_ids=None):
-    """Fill `entities` from the gazetteer and `document_entities` for documents not yet indexed."""
+    """Fill `entities` from the gazetteer and `document_entities` for documents not yet indexed
+    (those `entities_indexed` does not list: only their rows are read), or for `document_ids`."""
     db["entities"].upsert_all(entity_rows(), pk="id")
     if document_ids is None:
-        rows = db.query("SELECT id, title, text FROM documents WHERE id NOT IN "
-                        "(SELECT DISTINCT document_id FROM document_entities)")
+        ids = [r[0] for r in db.execute("SELECT id FROM documents d WHERE NOT EXISTS "
+                                        "(SELECT 1 FROM entities_indexed x WHERE x.document_id = d.id) ORDER BY id")]
     else:
         ids = list(document_ids)
-        rows = (r for i in range(0, len(ids), 500) for r in db.query(
-            f"SELECT id, title, text FROM documents WHERE id IN ({','.join('?' * len(ids[i:i + 500]))})", ids[i:i + 500]))
-    pairs = []
-    for row in rows:
-        for eid in extract_entities(f"{row['title'] or ''}\n{row['text'] or ''}"):
-            pairs.append({"document_id": row["id"], "entity_id": eid})
-    if pairs:
-        db["document_entities"].insert_all(pairs, pk=("document_id", "entity_id"), ignore=True)
-    return len(pairs)
+    n = 0
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        pairs = []
+        for row in db.query(f"SELECT id, title, text FROM documents WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            pairs += [{"document_id": row["id"], "entity_id": eid}
+                      for eid in extract_entities(f"{row['title'] or ''}\n{row['text'] or ''}")]
+        with db.conn:
+            if pairs:
+                db["document_entities"].insert_all(pairs, pk=("document_id", "entity_id"), ignore=True)
+            db["entities_indexed"].insert_all(({"document_id": i} for i in chunk), pk="document_id", ignore=True)
+        n += len(pairs)
+    return n

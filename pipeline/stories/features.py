@@ -23,8 +23,8 @@ THIN_WORDS = 8
 
 
 def _stopwords():
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-    return ENGLISH_STOP_WORDS
+    from pipeline.stopwords import english  # scikit-learn's list, without importing scikit-learn
+    return english()
 
 
 STOP = None
@@ -127,3 +127,14 @@ def key_overlap(doc_keys, story_keys, idf, n=None):
 def unit(v):
     """A dense vector scaled to unit length (a zero vector stays zero)."""
     return v / (np.linalg.norm(v) + 1e-9)
+
+
+def reading(item, entities=()):
+    """What the stream reads in one item (thin, language, term weights, names, years), as JSON
+    values: `process` keeps it per document (see stories.readings), and an item that carries it
+    as "reading" is not read again (see state.Stream and stream.read_documents)."""
+    lang, t = language(item), parse_time(item.get("published"))
+    return {"thin": is_thin(item), "lang": lang,
+            "terms": lexical_terms(item.get("title"), item.get("text"), lang=lang),
+            "keys": sorted(key_terms(item.get("title"), item.get("text"), entities)),
+            "years": sorted(years(item, t))}

@@ -62,12 +62,11 @@ def refresh_stories(db, story_ids, vec_of=None, now=None, model=None):
     vectors passed in) nothing is kept and every centroid is read from documents. `process` calls
     this inside its write transaction, so no other writer changes the documents meanwhile.
     """
-    from pipeline.stories.embed import content_key, load_vectors, resolve_model
+    from pipeline.stories.embed import resolve_model
     if not story_ids:
         return 0
     keep = model is not None or vec_of is None
-    if vec_of is None:
-        vec_of = load_vectors(db, model)
+    vec_of = {} if vec_of is None else vec_of
     model = resolve_model(model)[0] if keep else None
     now = now or utc_now()
     changed = 0
@@ -78,7 +77,7 @@ def refresh_stories(db, story_ids, vec_of=None, now=None, model=None):
             if keep:  # merged away or emptied: no longer a live story
                 db.execute("DELETE FROM story_centroids WHERE story_id = ?", [sid])
             continue
-        vecs = [vec_of.get(content_key(d)) for d in docs]
+        vecs = _doc_vectors(db, docs, vec_of, model)
         total = _embedding_sum(vecs)
         cent = unit(total) if total is not None else None
         if cent is not None:
@@ -88,6 +87,17 @@ def refresh_stories(db, story_ids, vec_of=None, now=None, model=None):
         changed += _write_if_changed(db, story_row(db, sid, docs, vecs, cent), now)
     _refresh_related(db, centroids, vec_of, now, model=model if keep else None)
     return changed
+
+
+def _doc_vectors(db, docs, vec_of, model):
+    """The documents' vectors: from vec_of, and (with a model) those it lacks from `embeddings`,
+    kept in vec_of for the next story."""
+    from pipeline.stories.embed import content_key, vectors_for
+    keys = [content_key(d) for d in docs]
+    missing = [k for k in keys if k not in vec_of]
+    if missing and model is not None:
+        vec_of.update(vectors_for(db, missing, model))
+    return [vec_of.get(k) for k in keys]
 
 
 def story_row(db, sid, docs, vecs, cent):
@@ -156,7 +166,6 @@ def _store_centroid(db, sid, model, vecs, total):
 
 def _sums_from_documents(db, story_ids, vec_of, model=None):
     """{story_id: embedding sum} read from the stories' documents; kept for `model` when given."""
-    from pipeline.stories.embed import content_key
     sums, ids = {}, sorted(story_ids)
     for k in range(0, len(ids), 500):
         chunk = ids[k:k + 500]
@@ -165,7 +174,7 @@ def _sums_from_documents(db, story_ids, vec_of, model=None):
                           f"({','.join('?' * len(chunk))}) ORDER BY id", chunk):
             docs.setdefault(d["story_id"], []).append(d)
         for sid, ds in docs.items():
-            vs = [vec_of.get(content_key(d)) for d in ds]
+            vs = _doc_vectors(db, ds, vec_of, model)
             total = _embedding_sum(vs)
             if model is not None:
                 _store_centroid(db, sid, model, vs, total)
@@ -213,9 +222,12 @@ def _write_if_changed(db, row, now):
 def _refresh_related(db, centroids, vec_of, now, top=3, min_sim=0.5, model=None):
     """Related stories: the closest other live stories by centroid.
 
-    Recomputed for the stories that changed and for those they may enter or leave: stories close
-    to a changed one, and stories whose list names a changed or merged-away story. Centroids come
-    from `story_centroids` for `model` (see `_story_sums`), not from every document.
+    Recomputed for the stories that changed and for those they may enter or leave. The story
+    sums (`story_centroids` for `model`, see `_story_sums`) are the index: one product with the
+    changed stories' centroids finds the stories close to one; such a story whose list names no
+    changed story keeps its list's members, and only the changed stories can enter it (the others'
+    similarities did not move). A story that changed, or whose list names a changed or merged-away
+    story, is ranked against all.
     """
     if not centroids:
         return
@@ -227,16 +239,41 @@ def _refresh_related(db, centroids, vec_of, now, top=3, min_sim=0.5, model=None)
     mat = np.array([sums[s] for s in ids], dtype=np.float32)
     mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
     changed = [sid for sid in centroids if sid in row_of]
-    todo = set(changed)
-    if changed:
-        close = (mat @ mat[[row_of[s] for s in changed]].T).max(axis=1) >= min_sim
-        todo |= {ids[j] for j in np.nonzero(close)[0]}
-    listed = {r["id"]: r["related"] for r in db.query("SELECT id, related FROM stories")}
+    listed = {r[0]: r[1] for r in db.execute("SELECT id, related FROM stories WHERE related IS NOT NULL")}
+    full = set(changed)
     for sid, rel in listed.items():
-        if sid in row_of and any(r in centroids or r not in row_of for r in json.loads(rel or "[]")):
-            todo.add(sid)
-    for sid in sorted(todo):
-        sims = mat @ mat[row_of[sid]]
-        related = [ids[j] for j in np.argsort(-sims, kind="stable") if ids[j] != sid and sims[j] >= min_sim][:top]
-        if listed.get(sid) != json.dumps(related) and sid in listed:
-            db["stories"].update(sid, {"related": json.dumps(related), "updated": now})
+        if sid in row_of and any(r in centroids or r not in row_of for r in json.loads(rel)):
+            full.add(sid)
+    near = {}
+    if changed:
+        rows = [row_of[s] for s in changed]
+        sims = mat @ mat[rows].T
+        for j in np.nonzero(sims.max(axis=1) >= min_sim)[0]:
+            if ids[j] in listed and ids[j] not in full:
+                near[ids[j]] = [ids[rows[c]] for c in np.nonzero(sims[j] >= min_sim)[0]]
+            elif ids[j] not in listed:  # a list never computed is ranked against all
+                full.add(ids[j])
+    new = {sid: _ranked(mat, ids, row_of, sid, None, top, min_sim) for sid in full}
+    for sid, entering in near.items():
+        new[sid] = _ranked(mat, ids, row_of, sid, set(json.loads(listed[sid])) | set(entering),
+                           top, min_sim)
+    current = {r[0]: r[1] for k in range(0, len(new), 500) for r in db.execute(
+        f"SELECT id, related FROM stories WHERE id IN ({','.join('?' * len(list(new)[k:k + 500]))})",
+        list(new)[k:k + 500])}
+    for sid in sorted(new):
+        if sid in current and current[sid] != json.dumps(new[sid]):
+            db["stories"].update(sid, {"related": json.dumps(new[sid]), "updated": now})
+
+
+def _ranked(mat, ids, row_of, sid, among, top, min_sim):
+    """The `top` stories closest to sid at min_sim or more (ties in id order): among all, or among
+    the stories `among` names."""
+    j = row_of[sid]
+    if among is None:
+        every = mat @ mat[j]
+        rows = [k for k in np.nonzero(every >= min_sim)[0] if k != j]  # in id order
+        sims = every[rows]
+    else:
+        rows = sorted(row_of[s] for s in among if s in row_of and s != sid)
+        sims = mat[rows] @ mat[j] if rows else np.zeros(0, dtype=np.float32)
+    return [ids[rows[k]] for k in np.argsort(-sims, kind="stable") if sims[k] >= min_sim][:top]

@@ -35,7 +35,8 @@ def stream_order(items):
         t = parse_time(it.get("published"))
         if t is not None:
             last = t
-        keys.append((last, 0, i) if t is None else (t, int(is_thin(it)), i))
+        thin = it["reading"]["thin"] if "reading" in it else is_thin(it)  # read before: see features.reading
+        keys.append((last, 0, i) if t is None else (t, int(thin), i))
     return [k[-1] for k in sorted(keys)]
 
 

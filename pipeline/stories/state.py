@@ -37,6 +37,9 @@ class Stream:
         self.labels = [None] * n
         self.stories, self.redirects, self.opened = {}, {}, []  # id -> member indexes; old -> new; ids opened
         self.df, self.key_df, self.n_docs = Counter(), Counter(), 0
+        # With idf_batch the statistics are fixed before the first placement: each term's weight
+        # is worked out once (the same value) instead of at every use.
+        self.weights = {} if cfg["idf_batch"] else None
         self.born = {}  # story id -> creation rank: the older story survives a merge
         self.objs = {}  # story id -> Story (live or retired)
         self.active = OrderedDict()  # story id -> Story still eligible for joining, in touch order
@@ -51,8 +54,9 @@ class Stream:
         # Per item, filled in stream order (see stream.read_documents); unit: its tf-idf vector.
         self.doc_terms, self.doc_keys, self.doc_time, self.doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
         self.doc_years = [None] * n
-        self.doc_thin = [is_thin(it) for it in items]
-        self.doc_lang = [language(it) for it in items]
+        # An item may carry what was read in it before (see features.reading): not read again.
+        self.doc_thin = [it["reading"]["thin"] if "reading" in it else is_thin(it) for it in items]
+        self.doc_lang = [it["reading"]["lang"] if "reading" in it else language(it) for it in items]
         self.doc_kind = [it.get("kind") for it in items]
         self.doc_publisher = [(it.get("publisher") or "").strip().lower() for it in items]
         self.counted = [False] * n  # shapes its story's state (not a reaction or launch post carried along)
@@ -61,7 +65,12 @@ class Stream:
         self.followers = {}  # item -> the copies, replies and launch posts that joined its story through it
 
     def idf(self, t):
-        return idf_weight(self.n_docs, self.df[t])
+        if self.weights is None:
+            return idf_weight(self.n_docs, self.df[t])
+        w = self.weights.get(t)
+        if w is None:
+            w = self.weights[t] = idf_weight(self.n_docs, self.df[t])
+        return w
 
     def kidf(self, k):
         return idf_weight(self.n_docs, self.key_df[k])

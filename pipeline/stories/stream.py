@@ -74,6 +74,10 @@ def read_documents(st, order):
     for i in order:
         it = st.items[i]
         st.doc_time[i] = t = parse_time(it.get("published"))
+        if "reading" in it:  # read before (see features.reading)
+            r = it["reading"]
+            st.doc_terms[i], st.doc_keys[i], st.doc_years[i] = r["terms"], set(r["keys"]), set(r["years"])
+            continue
         st.doc_terms[i] = lexical_terms(it.get("title"), it.get("text"), lang=st.doc_lang[i])
         st.doc_keys[i] = key_terms(it.get("title"), it.get("text"), it.get("entities") or ())
         st.doc_years[i] = years(it, t)
