@@ -236,3 +236,17 @@ def backup(db_path, path):
         click.echo(json.dumps(backup_database(db_path, path), sort_keys=True))
     except BackupError as e:
         fail(str(e))
+
+
+@cli.command()
+@db_option
+@click.argument("out_dir", metavar="DIR", type=click.Path())
+@click.option("--base-url", default=None, help="Catalog URL for story links (default: $INCIDENTWIRE_CATALOG_URL or local)")
+def export(db_path, out_dir, base_url):
+    """Write an open data snapshot (CSV + JSON + datapackage.json) of stories, documents, quotes, entities."""
+    from pipeline.outbound.export import ExportError, export as export_snapshot
+    from pipeline.publish.story import catalog_url
+    try:
+        click.echo(json.dumps(export_snapshot(open_db(db_path), out_dir, catalog_url(base_url)), sort_keys=True))
+    except ExportError as e:
+        fail(str(e))
