@@ -1,8 +1,7 @@
 """"Cite this story" on the story page: stable id, URL and dates (pipeline.publish.cite, plugins/iw_cite.py)."""
 import pytest
 
-from bench.catalog_db import CLAUDE_STORY, build_catalog_db
-from pipeline.ops.serve import make_datasette
+from bench.catalog_db import CLAUDE_STORY
 from pipeline.publish.cite import citation
 
 
@@ -15,14 +14,12 @@ def test_citation_names_the_id_url_and_dates():
                             "https://catalog.example/stories/s-x (accessed 2026-12-07).")
     assert citation({"id": "s-y"}, "http://h", "2026-12-07")["text"].startswith("s-y. incidentwire story s-y, undated")
 
+from tests.support.catalog import catalog_datasette
+
 
 @pytest.fixture(scope="module")
 async def ds(tmp_path_factory, shared):
-    path = tmp_path_factory.mktemp("cite") / "catalog.db"
-    build_catalog_db(path, shared)
-    ds = make_datasette(path)
-    await ds.invoke_startup()
-    return ds
+    return await catalog_datasette(tmp_path_factory.mktemp("cite"), shared)
 
 
 async def test_story_page_shows_cite_this_story(ds):

@@ -4,17 +4,13 @@ import xml.etree.ElementTree as ET
 import feedparser
 import pytest
 
-from bench.catalog_db import CLAUDE_STORY, MERGED_STORY, build_catalog_db
-from pipeline.ops.serve import make_datasette
+from bench.catalog_db import CLAUDE_STORY, MERGED_STORY
+from tests.support.catalog import catalog_datasette
 
 
 @pytest.fixture(scope="module")
 async def ds(tmp_path_factory, shared):
-    path = tmp_path_factory.mktemp("feeds") / "catalog.db"
-    build_catalog_db(path, shared)
-    ds = make_datasette(path)
-    await ds.invoke_startup()
-    return ds
+    return await catalog_datasette(tmp_path_factory.mktemp("feeds"), shared)
 
 
 async def feed(ds, path):
