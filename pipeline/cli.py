@@ -250,3 +250,42 @@ def export(db_path, out_dir, base_url):
         click.echo(json.dumps(export_snapshot(open_db(db_path), out_dir, catalog_url(base_url)), sort_keys=True))
     except ExportError as e:
         fail(str(e))
+
+
+def mail_result(result):
+    """Print what a mail run did; a failed mail is a one-line error (exit 1), retried next run."""
+    click.echo(json.dumps(dict(result, failed=len(result["failed"])), sort_keys=True))
+    if result["in_doubt"]:
+        say(f"{result['in_doubt']} mail(s) were being sent when an earlier run stopped; not sent again")
+    if result["failed"]:
+        more = f" (and {len(result['failed']) - 1} more)" if len(result["failed"]) > 1 else ""
+        fail(f"{result['failed'][0]}{more}; the next run tries again")
+
+
+@cli.command()
+@db_option
+@config_option
+@click.option("--week", callback=validate_week, default=None, help="Digest week (default: this week)")
+def send(db_path, config_path, week):
+    """Mail the week's digest to digest_to over SMTP (each person once)."""
+    from pipeline.config import ConfigError, load_config
+    from pipeline.outbound.mail import MailError
+    from pipeline.outbound.send import send_digest
+    try:
+        mail_result(send_digest(open_db(db_path), load_config(config_path), week or current_week()))
+    except (ConfigError, MailError) as e:
+        fail(str(e))
+
+
+@cli.command()
+@db_option
+@config_option
+def alerts(db_path, config_path):
+    """Mail each saved search's ([[alert]]) new matches to alerts_to over SMTP (each match once)."""
+    from pipeline.config import ConfigError, load_config
+    from pipeline.outbound.mail import MailError
+    from pipeline.outbound.send import send_alerts
+    try:
+        mail_result(send_alerts(open_db(db_path), load_config(config_path)))
+    except (ConfigError, MailError) as e:
+        fail(str(e))
