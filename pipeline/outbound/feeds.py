@@ -98,7 +98,7 @@ def entity_feed(conn, entity, base):
     if not found:
         return None
     e = found[0]
-    entries = story_entries(conn, "exists (select 1 from json_each(s.entities) j where j.value in (?, ?))",
+    entries = story_entries(conn, "exists (select 1 from json_each(case when json_valid(s.entities) then s.entities end) j where j.value in (?, ?))",
                             [e["id"], e["name"]], base)
     return atom(f"{TAG}feed/entity/{e['id']}", f"incidentwire: stories naming {e['name']}",
                 f"Stories of AI agent safety incidents that name {e['name']}",
@@ -107,7 +107,7 @@ def entity_feed(conn, entity, base):
 
 
 def category_feed(conn, category, known, base):
-    entries = story_entries(conn, "exists (select 1 from json_each(s.categories) j where j.value = ?)",
+    entries = story_entries(conn, "exists (select 1 from json_each(case when json_valid(s.categories) then s.categories end) j where j.value = ?)",
                             [category], base)
     if not entries and category not in known:
         return None

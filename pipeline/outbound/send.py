@@ -10,6 +10,7 @@ import html
 import re
 import tomllib
 
+from pipeline.find.hybrid import match_query
 from pipeline.outbound import deliveries
 from pipeline.outbound.mail import MailError, Outbox, compose, mail_settings
 from pipeline.publish.story import catalog_url, rows
@@ -70,12 +71,6 @@ def saved_searches(config):
         if not isinstance(a.get("q"), str) or not a["q"].split():
             raise MailError(f"{config['path']}: alert {a['name']!r} needs q, the words to search for")
     return raw
-
-
-def match_query(q):
-    """Every word must appear; `term*` is a prefix; any text is a valid FTS5 query."""
-    words = [w.replace('"', "") for w in q.split()]
-    return " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") and len(w) > 1 else "") for w in words if w.strip("*"))
 
 
 def new_matches(db, alert, after):
