@@ -215,13 +215,14 @@ def status(db_path, max_failures):
 @click.option("--every", default="1h", show_default=True, help="Time between runs: 90s, 30m, 1h, 1d")
 @click.option("--once", is_flag=True, help="Run once (holding the lock) and exit: for cron")
 @click.option("--week", callback=validate_week, default=None, help="Digest week (default: the week of each run)")
-def watch(db_path, config_path, every, once, week):
+@click.option("--send", is_flag=True, help="After each run, mail last week's digest and the alerts (see `send`, `alerts`)")
+def watch(db_path, config_path, every, once, week, send):
     """Run crawl, process and digest now and then on a schedule; one instance per database."""
     from pipeline.config import ConfigError, load_config
     from pipeline.ops.watch import WatchError, watch as watch_loop
     try:
         load_config(config_path)  # fail now, not at the first run
-        sys.exit(watch_loop(db_path, config_path, every=every, once=once, week=week, log=click.echo))
+        sys.exit(watch_loop(db_path, config_path, every=every, once=once, week=week, log=click.echo, send=send))
     except (ConfigError, WatchError) as e:
         fail(str(e))
 

@@ -154,3 +154,27 @@ def test_bad_mail_settings_are_one_line_errors(tmp_path, db_path, settings, word
 def test_a_week_without_a_digest_is_a_one_line_error(smtp, db_path, tmp_path):
     result = run("send", "--week", "2024-W01", "--db", db_path, "--config", write_config(tmp_path, smtp[1]))
     assert result.exit_code == 1 and "incidentwire digest --week 2024-W01" in result.stderr
+
+
+# watch with its pipeline run replaced by a child that succeeds at once (as tests/test_watch.py does)
+WATCH_SEND = ("import sys, pipeline.ops.watch as w; "
+              "w.child_command = lambda db, config, week=None: [sys.executable, '-c', 'pass']; "
+              "sys.exit(w.watch(sys.argv[1], sys.argv[2], once=True, week=sys.argv[3], send=True))")
+
+
+def test_watch_send_mails_the_digest_after_a_run_once_per_person(smtp, db_path, tmp_path):
+    import datetime
+    import subprocess
+    import sys
+
+    from pipeline.outbound.scheduled import previous_week
+    assert previous_week(datetime.date(2025, 5, 26)) == "2025-W21"
+    inbox, port = smtp
+    config = write_config(tmp_path, port)
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", WATCH_SEND, str(db_path), str(config), WEEK],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+    mail_logs = [json.loads(line)["mail"] for line in out.stdout.splitlines() if '"mail"' in line]
+    assert mail_logs[-1]["digest"]["already_sent"] == 2 and "alerts" in mail_logs[-1]
+    assert len(inbox.messages) == 2
