@@ -13,7 +13,7 @@ from pipeline.ops.serve import make_datasette
 from pipeline.stories.embed import embed_documents, encode, resolve_model
 from tests.support.briefs import CLAUDE_STORY, LION_AIR_STORY, build_db
 
-OTHER_WORDS = "chatbot snitches on its users to the police"    # no document holds all these words
+OTHER_WORDS = "snitching chatbot tattles"    # no document holds any of these words
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +81,8 @@ async def test_atom_feed_of_a_hybrid_search(ds):
     response = await rows(ds, "Lion Air", ext="atom")
     parsed = feedparser.parse(response.content)
     assert not parsed.bozo and parsed.entries and all(e.get("id") and e.get("link") for e in parsed.entries)
+
+
+def test_combine_normalises_each_list_and_weights_words():
+    scores = find_documents.combine((0.7, [(1, 10.0), (2, 0.0)]), (0.3, [(2, 0.9), (3, 0.1)]))
+    assert scores == {1: 0.7, 2: 0.3, 3: 0.0}
