@@ -23,9 +23,11 @@ _CACHE = {}
 
 def doc_matrix(conn, model):
     """(ids, unit vectors) of every original document (no syndicated copies) with a stored vector."""
+    # O(1) change marks: new documents and new vectors (a changed text is a new vector row) raise them;
+    # a document marked a copy later stays in the matrix until the next new document or vector
     key = (conn.execute("pragma database_list").fetchone()[2], model,
-           conn.execute("select count(*), max(id) from documents").fetchone(),
-           conn.execute("select count(*) from embeddings where model = ?", [model]).fetchone())
+           conn.execute("select max(rowid) from documents").fetchone()[0],
+           conn.execute("select max(rowid) from embeddings").fetchone()[0])
     cached = _CACHE.get(key[0])
     if cached and cached[0] == key:
         return cached[1]

@@ -54,7 +54,8 @@ def word_ranks(conn, q, target):
 def story_matrix(conn, model, target):
     """(ids, unit vectors) of live stories that have stored vectors; cached until the data changes."""
     key = (conn.execute("pragma database_list").fetchone()[2], model,
-           conn.execute("select count(*), max(id) from documents").fetchone(),
+           conn.execute("select max(rowid) from documents").fetchone(),
+           conn.execute("select max(rowid) from embeddings").fetchone(),
            conn.execute("select count(*), max(updated) from stories").fetchone(),
            conn.execute("select count(*) from story_centroids where model = ?", [model]).fetchone())
     cached = _CACHE.get("entry")
