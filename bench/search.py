@@ -1,12 +1,14 @@
 """Search and story-page latency through Datasette's HTTP interface on loopback.
 
-    python -m bench.search [--docs 200000] [--queries 1000] [--db PATH] [--keep]
+    python -m bench.search [--docs 200000] [--queries 1000] [--db PATH] [--keep] [--retrieval]
 
 Builds a DB of N documents from real texts (the seed article and podcast segment, the
 catalog fixture, AIID reports and ECB+ articles from ../shared, varied by recombining
 their paragraphs and titles), serves it with pipeline.ops.serve.serve_datasette in a child
 process, then times the `search` stored query and the /stories/{id} page over HTTP
-keep-alive from one client. Prints p50/p95/p99 and requests per second.
+keep-alive from one client. Prints p50/p95/p99 and requests per second. The `hybrid_search`
+stored query (words and meaning) is timed too, over random document vectors (bench.hybrid_latency);
+--retrieval adds the retrieval quality of words, meaning and hybrid on the eval sets (bench.retrieval).
 """
 import argparse
 import http.client
@@ -205,6 +207,7 @@ def main(argv=None):
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--db", default=None, help="reuse or keep the bench DB at this path")
+    parser.add_argument("--retrieval", action="store_true", help="also print retrieval quality (bench.retrieval)")
     parser.add_argument("--shared", default=None, help="shared inputs folder (default: $INCIDENTWIRE_SHARED, else tests/fixtures/shared)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -232,18 +235,27 @@ def main(argv=None):
     conn.close()
     story_ids.append("s-2025-w21-claude-opus-4")
     searches = [f"/incidentwire/search.json?q={urllib.parse.quote(q)}" for q in query_terms(pairs, args.queries)]
+    from bench.hybrid_latency import add_random_vectors, hybrid_paths, warm
+    added = add_random_vectors(db_path)
+    if added:
+        print(f"gave {added:,} documents random vectors (latency only: see bench.hybrid_latency)", file=sys.stderr)
+    hybrids = hybrid_paths(query_terms(pairs, args.queries))
     story_pages = [f"/stories/{urllib.parse.quote(s)}" for s in story_ids]
     proc, port = start_server(db_path)
     try:
         timed(port, searches[:20] + story_pages[:20])  # warm the page cache
+        print(f"hybrid search ready after {warm(port):.1f} s (model and vectors loaded)", file=sys.stderr)
         print(f"incidentwire bench.search: {n_docs:,} documents, Datasette over HTTP on 127.0.0.1, "
               f"one client, keep-alive")
         for name, paths in (("search (JSON)", searches),
                             ("search (HTML)", [p.replace("search.json", "search") for p in searches]),
-                            ("story page", story_pages)):
+                            ("story page", story_pages), ("hybrid (JSON)", hybrids)):
             t0 = time.perf_counter()
             latencies = timed(port, paths)
             report(name, latencies, time.perf_counter() - t0)
+        if args.retrieval:
+            from bench.retrieval import main as retrieval
+            retrieval([])
     finally:
         proc.terminate()
         proc.wait(timeout=10)

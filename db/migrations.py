@@ -177,6 +177,25 @@ def m123_process_scale(db):
     db["story_redirects"].create_index(["new_id"], if_not_exists=True)
 
 
+@migrations()
+def m121_deliveries(db):
+    """Every digest and alert mail to every recipient, by its Message-ID: `send` and `alerts` never mail twice.
+
+    status is "sending" from just before the SMTP transaction until its outcome is recorded: a run
+    killed in between leaves "sending", which later runs treat as delivered (never resent) and report.
+    "failed" (server down, recipient refused) is retried by the next run. For alerts, `items` lists
+    the document ids the mail holds and `watermark` the highest: the next alert starts after it.
+    Addresses are kept only as a hash (the catalog serves this file): the config names the people.
+    """
+    db["deliveries"].create(
+        {"message_id": str, "kind": str, "key": str, "recipient_hash": str, "subject": str, "status": str,
+         "items": str, "watermark": int, "attempts": int, "first_try": str, "last_try": str,
+         "sent_at": str, "error": str},
+        pk="message_id", not_null={"kind", "key", "recipient_hash", "status"}, defaults={"attempts": 0},
+    )
+    db["deliveries"].create_index(["kind", "key", "recipient_hash"])
+
+
 def migrate(db):
     """Apply every migration not yet recorded; return the names applied."""
     with db.atomic():

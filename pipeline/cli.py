@@ -220,13 +220,14 @@ def status(db_path, max_failures):
 @click.option("--every", default="1h", show_default=True, help="Time between runs: 90s, 30m, 1h, 1d")
 @click.option("--once", is_flag=True, help="Run once (holding the lock) and exit: for cron")
 @click.option("--week", callback=validate_week, default=None, help="Digest week (default: the week of each run)")
-def watch(db_path, config_path, every, once, week):
+@click.option("--send", is_flag=True, help="After each run, mail last week's digest and the alerts (see `send`, `alerts`)")
+def watch(db_path, config_path, every, once, week, send):
     """Run crawl, process and digest now and then on a schedule; one instance per database."""
     from pipeline.config import ConfigError, load_config
     from pipeline.ops.watch import WatchError, watch as watch_loop
     try:
         load_config(config_path)  # fail now, not at the first run
-        sys.exit(watch_loop(db_path, config_path, every=every, once=once, week=week, log=click.echo))
+        sys.exit(watch_loop(db_path, config_path, every=every, once=once, week=week, log=click.echo, send=send))
     except (ConfigError, WatchError) as e:
         fail(str(e))
 
@@ -240,4 +241,57 @@ def backup(db_path, path):
     try:
         click.echo(json.dumps(backup_database(db_path, path), sort_keys=True))
     except BackupError as e:
+        fail(str(e))
+
+
+@cli.command()
+@db_option
+@click.argument("out_dir", metavar="DIR", type=click.Path())
+@click.option("--base-url", default=None, help="Catalog URL for story links (default: $INCIDENTWIRE_CATALOG_URL or local)")
+def export(db_path, out_dir, base_url):
+    """Write an open data snapshot (CSV + JSON + datapackage.json) of stories, documents, quotes, entities."""
+    from pipeline.outbound.export import ExportError, export as export_snapshot
+    from pipeline.publish.story import catalog_url
+    try:
+        click.echo(json.dumps(export_snapshot(open_db(db_path), out_dir, catalog_url(base_url)), sort_keys=True))
+    except ExportError as e:
+        fail(str(e))
+
+
+def mail_result(result):
+    """Print what a mail run did; a failed mail is a one-line error (exit 1), retried next run."""
+    click.echo(json.dumps(dict(result, failed=len(result["failed"])), sort_keys=True))
+    if result["in_doubt"]:
+        say(f"{result['in_doubt']} mail(s) were being sent when an earlier run stopped; not sent again")
+    if result["failed"]:
+        more = f" (and {len(result['failed']) - 1} more)" if len(result["failed"]) > 1 else ""
+        fail(f"{result['failed'][0]}{more}; the next run tries again")
+
+
+@cli.command()
+@db_option
+@config_option
+@click.option("--week", callback=validate_week, default=None, help="Digest week (default: this week)")
+def send(db_path, config_path, week):
+    """Mail the week's digest to digest_to over SMTP (each person once)."""
+    from pipeline.config import ConfigError, load_config
+    from pipeline.outbound.mail import MailError
+    from pipeline.outbound.send import send_digest
+    try:
+        mail_result(send_digest(open_db(db_path), load_config(config_path), week or current_week()))
+    except (ConfigError, MailError) as e:
+        fail(str(e))
+
+
+@cli.command()
+@db_option
+@config_option
+def alerts(db_path, config_path):
+    """Mail each saved search's ([[alert]]) new matches to alerts_to over SMTP (each match once)."""
+    from pipeline.config import ConfigError, load_config
+    from pipeline.outbound.mail import MailError
+    from pipeline.outbound.send import send_alerts
+    try:
+        mail_result(send_alerts(open_db(db_path), load_config(config_path)))
+    except (ConfigError, MailError) as e:
         fail(str(e))

@@ -52,4 +52,5 @@ def serve_datasette(db_path, port=8001, host="127.0.0.1", settings=None):
     ds = make_datasette(db_path, settings=settings)
     asyncio.run(ds.invoke_startup())
     print(f"incidentwire catalog: http://{host}:{port}/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    print(f"MCP endpoint for agents: http://{host}:{port}/-/mcp (streamable HTTP)", file=sys.stderr, flush=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")

@@ -161,8 +161,10 @@ def run_once(db, db_path, config_path, lock_handle, stop, week=None, log=print):
     return db["runs"].get(run_id)
 
 
-def watch(db_path, config_path, every="1h", once=False, week=None, log=print):
-    """Run the pipeline now and then every `every` until SIGTERM/SIGINT; return an exit status."""
+def watch(db_path, config_path, every="1h", once=False, week=None, log=print, send=False):
+    """Run the pipeline now and then every `every` until SIGTERM/SIGINT; return an exit status.
+
+    With `send`, each run that did not fail is followed by pipeline.outbound.scheduled.mail_after_run."""
     from db.connection import open_db
 
     interval = parse_every(every)
@@ -180,6 +182,9 @@ def watch(db_path, config_path, every="1h", once=False, week=None, log=print):
             next_at = time.monotonic() + interval
             row = run_once(db, db_path, config_path, lock, stop, week=week, log=log)
             failures = failures + 1 if row["status"] == "error" else 0
+            if send and row["status"] == "ok":
+                from pipeline.outbound.scheduled import mail_after_run
+                log(json.dumps({"mail": mail_after_run(db, config_path, week=week)}, sort_keys=True))
             if once or stop.is_set():
                 break
             wake = datetime.datetime.now() + datetime.timedelta(seconds=max(0, next_at - time.monotonic()))

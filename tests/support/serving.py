@@ -1,5 +1,6 @@
 """serve_datasette in a child process on a free loopback port, for tests that need a live catalog."""
 import contextlib
+import json
 import pathlib
 import socket
 import subprocess
@@ -20,13 +21,13 @@ def free_port():
 
 
 @contextlib.contextmanager
-def serving(db_path):
+def serving(db_path, settings=None):
     """serve_datasette in a child process on a free loopback port; stopped on exit."""
     port = free_port()
-    code = ("import sys; from pipeline.ops.serve import serve_datasette; "
-            "serve_datasette(sys.argv[1], port=int(sys.argv[2]))")
+    code = ("import json, sys; from pipeline.ops.serve import serve_datasette; "
+            "serve_datasette(sys.argv[1], port=int(sys.argv[2]), settings=json.loads(sys.argv[3]))")
     log = tempfile.TemporaryFile("w+")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(db_path), str(port)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db_path), str(port), json.dumps(settings)], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
