@@ -24,8 +24,8 @@ def test_json_output_has_the_documented_shape(tmp_path, capsys):
     assert result["docs_per_s"] > 0
     assert set(result["ours"]) == {"b3_p", "b3_r", "b3_f1", "pair_f1"}
     assert all(0 <= v <= 1 for v in result["ours"].values())
-    assert set(result["baselines"]) == {"agglomerative_cosine", "tfidf_agglomerative", "community_detection",
-                                        "single_pass_centroid"}
+    assert set(result["baselines"]) == {"agglomerative_cosine", "tfidf_agglomerative", "hybrid_agglomerative",
+                                        "community_detection", "single_pass_centroid"}
     for scores in result["baselines"].values():
         assert 0 <= scores["b3_f1"] <= 1 and scores["threshold"] in bench.THRESHOLDS
 
