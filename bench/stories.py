@@ -91,9 +91,9 @@ def pairwise_f1(pred, gold):
 # ---- baselines (each swept over thresholds; the best, in hindsight, is reported) -------------
 
 THRESHOLDS = [round(x, 2) for x in np.arange(0.05, 0.96, 0.01)]
-# The goals the stories issue sets (BCubed F1 with the one fixed configuration); every set must
-# also be ahead of every baseline.
-GOALS = {"aiid-fixtures": 0.95, "ecbplus": 0.92}
+# The floors issue 19 sets for the development sets (BCubed F1 with the one fixed configuration,
+# which must hold on real coverage too: see --robust); every set must also be ahead of every baseline.
+GOALS = {"aiid-fixtures": 0.93, "ecbplus": 0.90}
 
 
 def sweep(labels_for, gold):
