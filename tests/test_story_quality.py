@@ -27,22 +27,3 @@ def test_sensitivity_and_leave_one_set_out_read_the_grid():
     assert loso["join"]["a"] == {"step": 0, "delta": 0.0}  # b and c together prefer the base
     grid = checks.probe_grid({"join": 0.69, "tau_days": 1.0}, ["join", "tau_days"])
     assert ("join", -1, {"join": 0.64}) in grid and ("tau_days", -1, {"tau_days": 0.1}) in grid
-
-
-def test_a_dateline_dates_a_page_that_gives_no_other_date():
-    import datetime
-    from pipeline.stories.features import item_time, text_date
-    from pipeline.stories.records import stream_order
-    day = lambda t: datetime.datetime.fromtimestamp(t * 86400, datetime.timezone.utc).date().isoformat()
-    assert day(text_date("May 03, 2013 After skipping out on entering a facility")) == "2013-05-03"
-    assert day(text_date("LONDON, 22 May 2025 - The lab said")) == "2025-05-22"
-    assert day(text_date("Sept. 4th, 2016: a robot")) == "2016-09-04"
-    assert text_date("Feb 30, 2013 no such day") is None and text_date("In 2013 a year alone") is None
-    # Only the opening: a date deep in the text is as often the background's as the event's.
-    assert text_date("word " * 60 + "May 3, 2013") is None
-    # The publication date wins over the dateline.
-    assert day(item_time({"published": "2020-01-02", "text": "May 03, 2013 x"})) == "2020-01-02"
-    words = " alpha beta gamma delta epsilon zeta eta theta iota kappa"
-    items = [{"published": "2013-05-05", "text": words}, {"text": "undated, nothing to read" + words},
-             {"text": "May 1, 2013 - x" + words}]
-    assert stream_order(items) == [2, 0, 1]  # the dated page before; the undated one keeps its place

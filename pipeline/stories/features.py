@@ -19,12 +19,6 @@ ROUNDUP = re.compile(r"\b(round-?up|week in review|this week in|newsletter|weekl
                      r"\d+ (\w+ ){0,2}(failures|fails|blunders|fiascos))\b", re.I)
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _NONWORD = re.compile(r"[\W_]+", re.UNICODE)
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MON = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_TEXT_DATE = re.compile(r"\b(?:" + _MON.replace("mon>", "m1>") + r"\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?,?\s+"
-                        r"(?P<y1>(?:19|20)\d\d)|(?P<d2>\d{1,2})\s+" + _MON.replace("mon>", "m2>")
-                        + r",?\s+(?P<y2>(?:19|20)\d\d)|(?P<y3>(?:19|20)\d\d)-(?P<m3>\d\d)-(?P<d3>\d\d))\b", re.I)
-DATELINE_CHARS = 200
 THIN_WORDS = 8
 
 
@@ -75,30 +69,6 @@ def parse_time(value):
         return dt.timestamp() / 86400.0
     except (ValueError, TypeError):
         return None
-
-
-def text_date(text):
-    """Epoch days of the date a text's dateline gives ("May 03, 2013 After skipping ...",
-    "22 May 2025 -", "2025-05-22"): the first full date in its opening characters, or None.
-    Later dates in a text are as often the background's as the event's."""
-    m = _TEXT_DATE.search((text or "")[:DATELINE_CHARS])
-    if not m:
-        return None
-    g = m.groupdict()
-    year = int(g["y1"] or g["y2"] or g["y3"])
-    mon = g["m1"] or g["m2"]
-    month = _MONTHS.index(mon.lower()[:3]) + 1 if mon else int(g["m3"])
-    try:
-        when = datetime.datetime(year, month, int(g["d1"] or g["d2"] or g["d3"]), tzinfo=datetime.timezone.utc)
-    except ValueError:
-        return None
-    return when.timestamp() / 86400.0
-
-
-def item_time(item):
-    """Epoch days of an item: its publication date, else the date its text's dateline gives."""
-    t = parse_time(item.get("published"))
-    return t if t is not None else text_date(item.get("text"))
 
 
 def years(item, t):

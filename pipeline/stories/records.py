@@ -5,7 +5,7 @@ import json
 import math
 import re
 
-from pipeline.stories.features import is_thin, item_time, parse_time
+from pipeline.stories.features import is_thin, parse_time
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>)\]]+")
 DOC_COLUMNS = ("id, url, canonical_url, kind, publisher, site, source_id, title, text, published, "
@@ -32,7 +32,7 @@ def stream_order(items):
     """
     keys, last = [], -math.inf
     for i, it in enumerate(items):
-        t = item_time(it)  # a dateline's date where the page gives no other
+        t = parse_time(it.get("published"))
         if t is not None:
             last = t
         keys.append((last, 0, i) if t is None else (t, int(is_thin(it)), i))

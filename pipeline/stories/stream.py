@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from pipeline.stories.features import ROUNDUP, item_time, key_terms, lexical_terms, plain, unit_terms, years
+from pipeline.stories.features import ROUNDUP, key_terms, lexical_terms, parse_time, plain, unit_terms, years
 from pipeline.stories.records import stream_order
 from pipeline.stories.refine import refine
 from pipeline.stories.scoring import CONFIG, score, shortlist, story_pair_score, story_score
@@ -73,7 +73,7 @@ def read_documents(st, order):
     every document known at run time."""
     for i in order:
         it = st.items[i]
-        st.doc_time[i] = t = item_time(it)
+        st.doc_time[i] = t = parse_time(it.get("published"))
         st.doc_terms[i] = lexical_terms(it.get("title"), it.get("text"), lang=st.doc_lang[i])
         st.doc_keys[i] = key_terms(it.get("title"), it.get("text"), it.get("entities") or ())
         st.doc_years[i] = years(it, t)
