@@ -1,6 +1,7 @@
 """Story clustering bench: ours vs peer baselines on labelled JSONL sets; throughput; scale.
 
-python -m bench.stories [FILE.jsonl ...] [--json] [--model NAME] [--stream-idf] [--scale N] [--demo]
+python -m bench.stories [FILE.jsonl ...] [--json] [--model NAME] [--stream-idf] [--orders N] [--robust]
+                        [--scale N] [--demo]
 """
 import argparse
 import hashlib
@@ -90,9 +91,9 @@ def pairwise_f1(pred, gold):
 # ---- baselines (each swept over thresholds; the best, in hindsight, is reported) -------------
 
 THRESHOLDS = [round(x, 2) for x in np.arange(0.05, 0.96, 0.01)]
-# The goals the stories issue sets (BCubed F1 with the one fixed configuration); every set must
-# also be ahead of every baseline.
-GOALS = {"aiid-fixtures": 0.95, "ecbplus": 0.92}
+# The floors issue 19 sets for the development sets (BCubed F1 with the one fixed configuration,
+# which must hold on real coverage too: see --robust); every set must also be ahead of every baseline.
+GOALS = {"aiid-fixtures": 0.93, "ecbplus": 0.90}
 
 
 def sweep(labels_for, gold):
@@ -162,10 +163,24 @@ def tfidf_matrix(items):
     return TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1).fit_transform(docs).toarray()
 
 
+def hybrid_labels(vectors, tfidf, dense_share=0.5):
+    """labels_for(threshold) of average-link over dense_share * dense cosine + the rest * TF-IDF
+    cosine: what the strongest peer does."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+    lex = tfidf / (np.linalg.norm(tfidf, axis=1, keepdims=True) + 1e-9)
+    sim = dense_share * (vectors @ vectors.T) + (1 - dense_share) * (lex @ lex.T)
+    np.fill_diagonal(sim, 1.0)
+    tree = linkage(squareform(np.clip(1.0 - sim, 0.0, 2.0), checks=False), method="average")
+    return lambda t: list(fcluster(tree, 1.0 - t, criterion="distance"))
+
+
 def run_baselines(items, vectors, gold):
     out = {}
+    tfidf = tfidf_matrix(items)
     out["agglomerative_cosine"] = sweep(agglomerative_labels(vectors), gold)
-    out["tfidf_agglomerative"] = sweep(agglomerative_labels(tfidf_matrix(items)), gold)
+    out["tfidf_agglomerative"] = sweep(agglomerative_labels(tfidf), gold)
+    out["hybrid_agglomerative"] = sweep(hybrid_labels(vectors, tfidf), gold)
     out["community_detection"] = sweep(community_labels(vectors), gold)
     out["single_pass_centroid"] = sweep(single_pass_labels(vectors), gold)
     return out
@@ -375,6 +390,9 @@ def main(argv=None):
                     help="count IDF only from the documents already seen, not from the whole run")
     ap.add_argument("--orders", type=int, default=0, metavar="N",
                     help="also run ours over N shuffled file orders of each set (order sensitivity)")
+    ap.add_argument("--robust", action="store_true",
+                    help="views (undated, body, title), orders, sensitivity and leave-one-set-out tables")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes for --robust")
     ap.add_argument("--scale", type=int, default=None, metavar="N", help="assign N synthetic documents and report per-document time")
     ap.add_argument("--demo", action="store_true",
                     help="build the demo snapshot (crawl + process) and score its AIID reports' stories")
@@ -409,6 +427,14 @@ def main(argv=None):
     for f in files:
         if not f.exists():
             raise SystemExit(f"{f}: no such file")
+    if args.robust:
+        from bench import story_checks
+        out = story_checks.robust_report(files, sys.modules[__name__], args.jobs, args.orders or 8)
+        if args.json:
+            print(json.dumps({"robust": {k: v for k, v in out.items() if k != "steps"}}))
+        else:
+            story_checks.print_robust(out)
+        return 0
     config = {"idf_batch": False} if args.stream_idf else None
     result = {"sets": {f.stem: bench_set(f, args.model, config, args.orders) for f in files}}
     if args.json:

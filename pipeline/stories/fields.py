@@ -104,11 +104,7 @@ def story_row(db, sid, docs, vecs, cent):
     """The `stories` row of story sid from its documents (in id order), their vectors and centroid."""
     headline = _headline(docs, vecs, cent)
     times = [parse_time(d["published"]) for d in docs]
-    # Lead: the first report; on a tie the original beats its republished copy, and a
-    # document with text beats a title-only entry.
-    lead = min(range(len(docs)), key=lambda k: (times[k] is None, times[k] or 0.0,
-                                                 docs[k]["duplicate_of"] is not None, is_thin(docs[k]),
-                                                 docs[k]["id"]))
+    lead = min(range(len(docs)), key=lambda k: lead_key(docs[k], times[k]))
     dated = [(t, d["published"]) for t, d in zip(times, docs) if t is not None]
     first = min(dated)[1] if dated else None
     last = max(dated)[1] if dated else None
@@ -122,6 +118,24 @@ def story_row(db, sid, docs, vecs, cent):
         "heat": _heat(times, len(docs), len(sources) or 1),
         "categories": json.dumps(_categories(docs)), "entities": json.dumps(entities), "merged_into": None,
     }
+
+
+PRIMARY_KINDS = ("system_card", "blog")  # what a lab or vendor publishes about itself
+
+
+def lead_key(doc, t):
+    """Sort key of the first report: the earliest day; within it, a date-only value (midnight,
+    its hour unknown) never beats a timestamp, except that a primary source (a lab's system
+    card or own post) whose hour is unknown leads its day; on equal times the primary source,
+    then the original before its republished copy, then a document with text before a
+    title-only entry."""
+    primary = doc["kind"] in PRIMARY_KINDS
+    if t is None:
+        return (True, 0.0, 1, 0.0, not primary, doc["duplicate_of"] is not None, is_thin(doc), doc["id"])
+    day = math.floor(t)
+    timed = abs(t - day) > 1e-6  # exactly midnight UTC: a date without its hour
+    return (False, day, int(timed or not primary), t if timed else math.inf, not primary,
+            doc["duplicate_of"] is not None, is_thin(doc), doc["id"])
 
 
 def _headline(docs, vecs, cent):
