@@ -86,3 +86,33 @@ async def test_atom_feed_of_a_hybrid_search(ds):
 def test_combine_normalises_each_list_and_weights_words():
     scores = find_documents.combine((0.7, [(1, 10.0), (2, 0.0)]), (0.3, [(2, 0.9), (3, 0.1)]))
     assert scores == {1: 0.7, 2: 0.3, 3: 0.0}
+
+
+def test_float16_scan_then_float32_rescoring_ranks_as_an_exact_scan():
+    import numpy as np
+    rng = np.random.default_rng(5)
+    matrix = rng.standard_normal((find_documents.COARSE * 5, 384)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    half = find_documents.half_matrix(matrix)
+    assert half is not None    # torch is there (it embeds queries)
+    for qvec in matrix[:5] + 0.1 * matrix[5:10]:
+        qvec = np.ascontiguousarray(qvec / np.linalg.norm(qvec), dtype=np.float32)
+        rows, scores = find_documents.top_rows(matrix, half, qvec, 100)
+        exact_rows, exact_scores = find_documents.top_rows(matrix, None, qvec, 100)
+        assert rows.tolist() == exact_rows.tolist() and np.allclose(scores, exact_scores)
+
+
+def test_the_live_story_map_follows_writes_from_any_connection(tmp_path):
+    from pipeline.find.hybrid import live_target
+    path = tmp_path / "marks.db"
+    writer, reader = sqlite3.connect(path), sqlite3.connect(path)
+    writer.executescript("create table stories (id text primary key, merged_into text, updated text);"
+                         "create table story_redirects (old_id text primary key, new_id text);"
+                         "insert into stories values ('a', null, '1'), ('b', null, '1');")
+    writer.commit()
+    assert live_target(reader) == {"a": "a", "b": "b"}
+    writer.execute("update stories set merged_into = 'a', updated = '2' where id = 'b'")
+    writer.commit()
+    assert live_target(reader) == {"a": "a", "b": "a"}    # another connection's commit
+    writer.execute("insert into stories values ('c', null, '3')")
+    assert live_target(writer)["c"] == "c"                  # this connection's own write
