@@ -29,7 +29,7 @@ def resolve_story_id(db, story_id):
     """The surviving story for `story_id` (merged ids followed); BriefError if unknown."""
     resolved = resolve_story(db, story_id)
     if resolved is None:
-        raise BriefError(f"story {story_id!r} not found; list stories with `incidentwire status` or the catalog's stories table")
+        raise BriefError(f"story {story_id!r} not found; find one with `incidentwire stories --search WORDS` (or --week, --entity)")
     return resolved
 
 
