@@ -22,6 +22,8 @@ MAX_KEY_QUOTES = 8
 MAX_NUMBERS = 6
 MAX_QUESTIONS = 4
 
+REACTIONS_METHOD = ("Listed without a for/against stance: the word-list stance has not been shown to be "
+                    "right 9 times in 10 on real posts, so none is printed.")
 BriefError = StoryError     # the name callers (CLI, catalog, bench) catch
 
 
@@ -92,17 +94,41 @@ def open_questions(docs, limit=MAX_QUESTIONS):
     return out[:limit]
 
 
-def timeline(docs):
+def timeline(docs, lead=None):
+    """Story beats with dates: the first report, each article (follow-ups), and social posts grouped
+    into one line per day ("3 posts: A, B, C") rather than one line a post."""
     events = []
     for doc in docs:
+        date = day(doc.get("published"))
         if doc.get("kind") == "social":
             who, _handle = social_author(doc)
-            what = f"Post by {who}" if who else "Social post"
-        else:
-            what = doc.get("title") or "(untitled)"
-        events.append({"date": day(doc.get("published")), "what": what, "source": outlet(doc),
+            last = events[-1] if events else None
+            if last and last["kind"] == "social" and last["date"] == date:
+                last["people"] += [who] if who and who not in last["people"] else []
+                last["n"] += 1
+            else:
+                events.append({"date": date, "kind": "social", "people": [who] if who else [], "n": 1,
+                               "source": outlet(doc), "url": doc.get("url"), "document_id": doc["id"]})
+            continue
+        beat = "First report" if lead and doc["id"] == lead["document_id"] else "Report"
+        events.append({"date": date, "what": f"{beat}: {doc.get('title') or '(untitled)'}", "source": outlet(doc),
                        "url": doc.get("url"), "kind": doc.get("kind"), "document_id": doc["id"]})
+    for e in events:
+        if e["kind"] == "social":
+            n, people = e.pop("n"), e.pop("people")
+            e["what"] = (f"Reactions: {n} posts" if n > 1 else "Reaction: a post") + (f" by {', '.join(people)}" if people else "")
     return events
+
+
+def cold_open_note(opener, articles, docs, lead):
+    """When no sentence of the reporting opens the story: a sentence that is true of it, or None."""
+    if opener:
+        return None
+    if not articles:
+        return f"No articles yet, only {len(docs)} social post{'s' if len(docs) != 1 else ''}: see the reactions below."
+    if lead:
+        return f"{lead['outlet']} first reported it on {lead['date']}: “{lead['title'] or 'untitled'}”."
+    return None
 
 
 def slugify(text):
@@ -128,15 +154,17 @@ def build_brief(db, story_id, base_url=None):
         "first_report": lead,
         "cold_open": [{"text": s["text"], "outlet": s["publisher"], "url": s["url"], "document_id": s["document_id"]}
                       for s in opener],
+        "cold_open_note": cold_open_note(opener, articles, docs, lead),
+        "overview": facts["overview"], "excerpt": facts["excerpt"],
         "summary": facts["summary"],
         "summary_sentences": [{"text": s["text"], "outlet": s["publisher"], "url": s["url"],
                                "document_id": s["document_id"]} for s in facts["summary_sentences"]],
-        "timeline": timeline(docs),
+        "timeline": timeline(docs, lead),
         "key_quotes": [quote_out(q) for q in key_quotes(facts["quotes"], facts["terms"])],
         "numbers": [{"value": n["value"], "sentence": n["sentence"], "outlet": n["outlet"], "url": n["url"],
                      "date": n["date"], "document_id": n["document_id"]} for n in numbers(docs, facts["terms"])],
-        "reactions": [dict(quote_out(q), stance=q["stance"], via=q["via"]) for q in facts["reactions"]],
-        "reactions_method": "stance by a small word list (lexicon), not a model: check before quoting",
+        "reactions": [dict(quote_out(q), via=q["via"]) for q in facts["reactions"]],
+        "reactions_method": REACTIONS_METHOD,
         "msp_takeaways": msp,
         "msp_takeaways_note": "generated guidance from the incidentwire MSP playbook, keyed on the story's categories",
         "msp_takeaways_llm": msp_text if msp_model else None,
