@@ -15,15 +15,10 @@ def mark_html(value):
 
 
 def fts_query(value):
-    """Quote each term so any user text is a valid FTS5 query (all terms, `term*` = prefix)."""
-    terms = []
-    for raw in str(value or "").replace('"', " ").replace("\x00", " ").split()[:32]:
-        prefix = raw.endswith("*") and len(raw.rstrip("*")) > 1
-        term = raw.rstrip("*") if prefix else raw
-        if term.strip("*"):
-            terms.append(f'"{term}"' + ("*" if prefix else ""))
-    # An empty phrase is valid FTS5 and matches nothing: a blank search lists nothing.
-    return " ".join(terms) or '""'
+    """Any user text as a valid FTS5 query: "quoted words" a phrase, other words all required,
+    `term*` a prefix; a blank search is the empty phrase, which matches nothing (pipeline.publish.find)."""
+    from pipeline.publish.find import fts_query as build
+    return build(value)
 
 
 
@@ -37,3 +32,15 @@ def prepare_connection(conn):
     conn.create_function("iw_fts_title_query", 1, fts_title_query, deterministic=True)
     conn.create_function("iw_mark_html", 1, mark_html, deterministic=True)
     conn.create_function("iw_fts_query", 1, fts_query, deterministic=True)
+
+
+@hookimpl
+def extra_template_vars(datasette):
+    async def iw_suggest(q):
+        """Close words from the index for a search that found nothing ("blakmail" -> ["blackmail"])."""
+        from pipeline.publish.find import suggest_terms
+        if not q:
+            return []
+        return await datasette.get_database("incidentwire").execute_fn(lambda conn: suggest_terms(conn, q))
+
+    return {"iw_suggest": iw_suggest}

@@ -586,3 +586,24 @@ async def test_demo_search_and_feeds(demo_ds):
     assert len(entries) >= 8
     _, entries = parse_feed((await get(demo_ds, "/incidentwire/digest_feed.atom")).text)
     assert entries
+
+
+# --- issue 20, point 13: search that finds stories, phrases, and close words ----------------------
+
+async def test_stories_table_search_finds_stories(ds):
+    found = await rows(ds, "/incidentwire/stories.json?_search=Anthropic")
+    assert CLAUDE_STORY in [r["id"] for r in found]
+    assert await rows(ds, "/incidentwire/stories.json?_search=zzzznothing") == []
+
+
+async def test_quoted_phrases_search_as_phrases(ds):
+    words = await rows(ds, "/incidentwire/search.json?q=blackmail+engineers")
+    phrase = await rows(ds, "/incidentwire/search.json?q=%22engineers+blackmail%22")
+    assert len(phrase) < len(words) or not phrase
+    from pipeline.publish.find import fts_query
+    assert fts_query('"egregiously immoral" claude') == '"egregiously immoral" "claude"'
+
+
+async def test_a_search_with_no_results_suggests_close_words(ds):
+    page = (await get(ds, "/incidentwire/search?q=blakmail")).text
+    assert "No documents match." in page and ">blackmail</a>?" in page
