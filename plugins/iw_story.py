@@ -10,6 +10,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from pipeline.publish.story import read_story, resolve_story, rows
+from pipeline.enrich.story_summary import lead_excerpt
 
 DB_NAME = "incidentwire"
 TIMELINE_LIMIT = 500
@@ -78,6 +79,7 @@ def load_story(conn, story_id):
         "categories": [str(c) for c in json_list(story.get("categories"))],
         "entities": story_entities(conn, story),
         "first_reported_by": page_document(lead) if lead else None,
+        "lead_excerpt": lead_excerpt(lead) if lead else "",
         "timeline": [page_document(d, model["copies"]) for d in documents[:TIMELINE_LIMIT]],
         "truncated": len(documents) > TIMELINE_LIMIT,
         "quotes": [dict(q, link=http_url(q["url"])) for q in model["quotes"]],
@@ -158,7 +160,12 @@ async def story_json(request, datasette):
     return Response.json(data, default=str)
 
 
-async def build_brief_data(datasette, story_id):
+def served_from(request):
+    """The catalog's own base URL, as the request reached it: briefs served live link to this host."""
+    return f"{request.scheme}://{request.host}" if request is not None and request.host else None
+
+
+async def build_brief_data(datasette, story_id, base_url=None):
     """Build and render the brief on a read-only connection: ({data, markdown}, None) or (None, error)."""
     try:
         brief_module = importlib.import_module("pipeline.publish.brief")
@@ -168,7 +175,7 @@ async def build_brief_data(datasette, story_id):
 
     def build(conn):
         try:
-            data = brief_module.build_brief(sqlite_utils.Database(conn), story_id)
+            data = brief_module.build_brief(sqlite_utils.Database(conn), story_id, base_url=base_url)
         except brief_module.BriefError as e:
             return None, str(e)
         return {"data": data, "markdown": brief_module.render_brief_markdown(data)}, None
@@ -180,7 +187,7 @@ async def brief_page(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief")
     if redirect:
         return redirect
-    brief, error = await build_brief_data(datasette, story_id)
+    brief, error = await build_brief_data(datasette, story_id, served_from(request))
     body = brief_html(brief["markdown"]) if brief else None
     db = datasette.get_database(DB_NAME)
     headline = (await db.execute("select headline from stories where id = ?", [story_id])).first()
@@ -197,7 +204,7 @@ async def brief_json(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief.json")
     if redirect:
         return redirect
-    brief, error = await build_brief_data(datasette, story_id)
+    brief, error = await build_brief_data(datasette, story_id, served_from(request))
     if brief is None:
         return Response.json({"ok": False, "error": error}, status=503)
     return Response.json(brief["data"], default=str)
@@ -207,7 +214,7 @@ async def brief_markdown(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief.md")
     if redirect:
         return redirect
-    brief, error = await build_brief_data(datasette, story_id)
+    brief, error = await build_brief_data(datasette, story_id, served_from(request))
     if brief is None:
         return Response.text(error + "\n", status=503)
     return Response(brief["markdown"], content_type="text/markdown; charset=utf-8")

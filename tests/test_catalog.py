@@ -466,11 +466,11 @@ async def test_brief_digest_and_story_page_read_the_same_story(briefs_path, stor
     assert {quote_key(q) for q in brief["key_quotes"]} <= set(page_quotes)
     if section["quote"]:
         assert quote_key(section["quote"]) in page_quotes
-    reactions = [(quote_key(r), r["stance"], r["via"]) for r in page["reactions"]]
-    assert reactions == [(quote_key(r), r["stance"], r["via"]) for r in brief["reactions"]]
+    reactions = [(quote_key(r), r["via"]) for r in page["reactions"]]
+    assert reactions == [(quote_key(r), r["via"]) for r in brief["reactions"]]
     # the digest shows up to three, leaving out the one it already shows as its quote
     shown = [r for r in reactions if not section["quote"] or r[0] != quote_key(section["quote"])][:3]
-    assert [(quote_key(r), r["stance"], r["via"]) for r in section["reactions"]] == shown
+    assert [(quote_key(r), r["via"]) for r in section["reactions"]] == shown
 
 
 # --- briefs --------------------------------------------------------------------------------------
@@ -607,3 +607,19 @@ async def test_quoted_phrases_search_as_phrases(ds):
 async def test_a_search_with_no_results_suggests_close_words(ds):
     page = (await get(ds, "/incidentwire/search?q=blakmail")).text
     assert "No documents match." in page and ">blackmail</a>?" in page
+
+
+async def test_story_page_shows_the_lead_excerpt_and_a_stored_summary(ds, catalog_path):
+    page = (await get(ds, f"/stories/{CLAUDE_STORY}")).text
+    assert 'class="iw-lead-excerpt"' in page
+    db = open_db(catalog_path)
+    summary = db["stories"].get(CLAUDE_STORY)["summary"]
+    if summary:
+        assert 'iw-summary' in page
+
+
+async def test_live_briefs_link_to_the_host_they_are_served_from(ds):
+    response = await ds.client.get(f"/stories/{CLAUDE_STORY}/brief.json", headers={"host": "catalog.example.org"})
+    assert response.json()["urls"]["story"] == f"http://catalog.example.org/stories/{CLAUDE_STORY}"
+    md = (await ds.client.get(f"/stories/{CLAUDE_STORY}/brief.md", headers={"host": "catalog.example.org"})).text
+    assert "127.0.0.1:8001" not in md and f"http://catalog.example.org/stories/{CLAUDE_STORY}" in md

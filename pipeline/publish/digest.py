@@ -165,7 +165,7 @@ def story_section(db, story_id, week, base_url=None):
         "summary_llm": summary_llm if summary_model else None, "llm_model": summary_model or actions_model,
         "quote": quote_out(quote) if quote else None,
         "more": more,
-        "reactions": [dict(quote_out(q), short=_short(q["text"]), stance=q["stance"], via=q["via"])
+        "reactions": [dict(quote_out(q), short=_short(q["text"]), via=q["via"])
                       for q in reacts],
         "tags": facts["categories"],
         "areas": [playbook.AREAS[a]["label"] for a in facts["areas"]],
