@@ -1,6 +1,7 @@
 """Story pages: /stories/{id} (HTML and .json), and its brief at /stories/{id}/brief(.json|.md)."""
 import importlib
 import json
+import re
 import urllib.parse
 
 import bleach
@@ -65,6 +66,24 @@ def related_stories(conn, story):
     return related
 
 
+def _quote_key(text):
+    return re.sub(r"\W+", " ", (text or "").lower()).strip()
+
+
+def shown_once(reactions, quotes):
+    """(reactions, quotes) with each text shown once: a post quoted in three articles is one block.
+    Reactions keep their earliest copy; a quote already shown (or inside one shown) is left out."""
+    kept, out = [], ([], [])
+    for k, items in enumerate((reactions, quotes)):
+        for item in items:
+            key = _quote_key(item["text"])
+            if not key or any(key in seen for seen in kept):
+                continue
+            kept.append(key)
+            out[k].append(item)
+    return out
+
+
 def load_story(conn, story_id):
     """Everything the story page shows, as plain data (also served as JSON).
 
@@ -74,6 +93,7 @@ def load_story(conn, story_id):
     model = read_story(conn, story_id)
     story, documents = model["story"], model["documents"]
     lead = model["lead"]
+    reactions, quotes = shown_once(model["reactions"], model["quotes"])
     return {
         "story": story,
         "categories": [str(c) for c in json_list(story.get("categories"))],
@@ -84,6 +104,9 @@ def load_story(conn, story_id):
         "truncated": len(documents) > TIMELINE_LIMIT,
         "quotes": [dict(q, link=http_url(q["url"])) for q in model["quotes"]],
         "reactions": [dict(r, link=http_url(r["url"])) for r in model["reactions"]],
+        # what the page shows: each text once (the JSON keeps every row above)
+        "quotes_shown": [dict(q, link=http_url(q["url"])) for q in quotes],
+        "reactions_shown": [dict(r, link=http_url(r["url"])) for r in reactions],
         "related": related_stories(conn, story),
     }
 
