@@ -22,6 +22,12 @@ def fts_query(value):
 
 
 
+def entity_key(value):
+    """An entity name as people type it: case and a possessive do not matter (pipeline.publish.find)."""
+    from pipeline.publish.find import entity_key as key
+    return key(value) if isinstance(value, str) else value
+
+
 def fts_title_query(value):
     """fts_query restricted to the title column."""
     return "{title} : (" + fts_query(value) + ")"
@@ -32,6 +38,7 @@ def prepare_connection(conn):
     conn.create_function("iw_fts_title_query", 1, fts_title_query, deterministic=True)
     conn.create_function("iw_mark_html", 1, mark_html, deterministic=True)
     conn.create_function("iw_fts_query", 1, fts_query, deterministic=True)
+    conn.create_function("iw_entity_key", 1, entity_key, deterministic=True)
 
 
 @hookimpl

@@ -634,3 +634,20 @@ async def test_story_page_shows_each_quote_once(ds):
     assert texts and len(texts) == len(set(texts)), texts
     for k, t in enumerate(texts):
         assert not any(t in other for j, other in enumerate(texts) if j != k)
+
+
+@pytest.mark.parametrize("typed", ["Anthropic", "anthropic", "Anthropic’s", "Anthropic's", "ANTHROPIC"])
+async def test_entities_are_found_whatever_the_case_or_possessive(ds, typed):
+    import urllib.parse
+    found = await rows(ds, "/incidentwire/entity_stories.json?entity=" + urllib.parse.quote(typed))
+    assert {r["entity_id"] for r in found} == {"anthropic"} and CLAUDE_STORY in {r["story_id"] for r in found}
+
+
+async def test_an_entity_lists_stories_its_documents_name_even_when_the_story_list_does_not(ds, catalog_path):
+    db = open_db(catalog_path)
+    expected = {r[0] for r in db.execute(
+        "select distinct s.id from stories s join documents d on d.story_id = s.id "
+        "join document_entities de on de.document_id = d.id where de.entity_id = 'sam-bowman' "
+        "and s.merged_into is null")}
+    found = await rows(ds, "/incidentwire/entity_stories.json?entity=Sam+Bowman")
+    assert expected and {r["story_id"] for r in found} == expected

@@ -32,7 +32,7 @@ PLAYBOOK = {
         "Tell clients plainly what an AI tool could disclose, and get written sign-off before enabling it on sensitive systems.",
     ],
     "security": [
-        "Patch or disable the affected {vendor} tooling on managed endpoints and check logs for misuse since the disclosure.",
+        "If clients run tooling from {vendor} that the disclosure names, patch or disable it on managed endpoints and check logs for misuse since then.",
         "Treat every document, web page and email an agent reads as untrusted input; strip tool access from agents that process outside content.",
         "Rotate credentials and API keys that agents with {permission} could reach.",
     ],
