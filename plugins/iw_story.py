@@ -274,5 +274,5 @@ def row_url(datasette, table, pk):
 
 @hookimpl
 def extra_template_vars(datasette):
-    return {"iw_http_url": http_url, "iw_when": when,
+    return {"iw_http_url": http_url, "iw_when": when, "iw_markdown_html": brief_html,
             "iw_row_url": lambda table, pk: row_url(datasette, table, pk)}

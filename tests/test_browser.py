@@ -134,3 +134,21 @@ def test_story_page_reads_at_both_widths(browser, demo_url, width):
         page.screenshot(path=str(shot), clip={"x": 0, "y": 0, "width": width, "height": 640})
         assert 10_000 < shot.stat().st_size < 150_000
     page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_document_digest_and_week_pages_are_readable_pages(browser, demo_url, width):
+    """A document and a digest are pages (not one raw table row, not a 42,000 px cell); the week page
+    links the weeks before and after; nothing is wider than the screen (long URLs wrap)."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(demo_url + "/incidentwire/digests.json?_shape=array&_col=week&_size=1")
+    week = __import__("json").loads(page.inner_text("body"))[0]["week"]
+    checks = {f"/incidentwire/digests/{week}": "article.iw-digest h1",
+              "/incidentwire/documents/1": "article.iw-document h1",
+              f"/incidentwire/week?week={week}": "p.iw-weeknav a[rel=prev]"}
+    for path, selector in checks.items():
+        page.goto(demo_url + path)
+        assert page.locator(selector).first.is_visible(), path
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        assert page.evaluate("document.documentElement.scrollHeight") < 20_000, path
+    page.close()

@@ -270,12 +270,15 @@ async def test_reflected_parameters_stay_text(ds, path):
 
 # --- stored queries: week, new stories, entities, system cards --------------------------------
 
-async def test_week_ranks_stories_by_heat(ds):
-    found = await rows(ds, "/incidentwire/week.json?week=2025-W21")
+async def test_week_ranks_stories_by_that_weeks_coverage_with_prev_and_next(ds):
+    found = await rows(ds, "/incidentwire/week.json?week=2025-w21")
     assert found[0]["story_id"] == CLAUDE_STORY
-    heats = [r["heat"] for r in found]
-    assert heats == sorted(heats, reverse=True)
+    keys = [(r["outlets_this_week"], r["documents_this_week"], r["heat"]) for r in found]
+    assert keys == sorted(keys, reverse=True)
     assert all(r["week"] == "2025-W21" for r in found)
+    assert found[0]["next_week"] == "2025-W22"
+    page = (await get(ds, "/incidentwire/week?week=2025-W22")).text
+    assert 'rel="prev" href="/incidentwire/week?week=2025-W21"' in page
     latest = await rows(ds, "/incidentwire/week.json")
     assert latest and latest[0]["week"] == "2025-W22"
     assert await rows(ds, "/incidentwire/week.json?week=1999-W01") == []
