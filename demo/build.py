@@ -563,12 +563,28 @@ def build_hn(vb_title):
     return len(hits)
 
 
+# A report whose title is dated ("2018 in Review: ...") cannot be re-dated into the demo's span
+# without showing two different years; it is left out.
+DATED_TITLE = re.compile(r"^\s*(?:19|20)\d\d\b|\b(?:19|20)\d\d in review\b", re.I)
+URL_DATE = re.compile(r"/((?:19|20)\d\d)/(\d{1,2})/")
+
+
+def canonical_for(real_url, when, slug, path):
+    """The report's real address when it agrees with the shifted date (no date in it, or the same
+    year and month); else the demo site's own address, which carries the shifted date."""
+    m = URL_DATE.search(real_url or "")
+    if m is None or (int(m.group(1)), int(m.group(2))) == (when.year, when.month):
+        return real_url
+    return f"https://{slug}.demo.invalid{path}"
+
+
 def aiid_reports(shared):
     """AIID reports worth a page (a real title and URL), at most a few per incident."""
     rows = [json.loads(line) for line in (shared / "eval" / "aiid-fixtures.jsonl").open(encoding="utf-8")]
     seen_urls, by_incident = set(), {}
     for r in rows:
-        if not r["url"] or JUNK_TITLE.match(r["title"].strip()) or r["url"] in seen_urls:
+        if not r["url"] or JUNK_TITLE.match(r["title"].strip()) or r["url"] in seen_urls \
+                or DATED_TITLE.search(r["title"]):
             continue
         seen_urls.add(r["url"])
         by_incident.setdefault(r["story_id"], []).append(r)
@@ -597,14 +613,14 @@ def build_incident_sites(shared):
         path = f"/{slug}/{when:%Y/%m/%d}/{slugify(r['title'])}/"
         text = r["text"].strip()
         body = paragraphs_html(text) if text else ""
-        source = (f'<p class="source">Originally reported by {html.escape(r["source"])}: '
-                  f'<a href="{html.escape(r["url"])}">{html.escape(r["url"])}</a></p>')
+        source = (f'<p class="source">Originally reported by {html.escape(r["source"])} '
+                  f'(<a href="{html.escape(r["url"])}">original report</a>).</p>')
         footer = source + ("<p>Demo re-hosting of a report from the AI Incident Database (CC BY-SA 4.0); "
-                           "the date is shifted into the demo's span.</p>")
+                           "the date is shifted into the demo's span, and so is this page's address.</p>")
         # A report without text keeps its title as the feed's description, as the labs' feeds do.
         description = summary_of(text) if text else r["title"].strip()
-        write(path, page(title=r["title"].strip(), canonical=r["url"], site_name=names[slug],
-                         site_home=f"/{slug}/", published=when, body_html=body,
+        write(path, page(title=r["title"].strip(), canonical=canonical_for(r["url"], when, slug, path),
+                         site_name=names[slug], site_home=f"/{slug}/", published=when, body_html=body,
                          footer_html=footer, description=description))
         per_site[slug].append({"title": r["title"].strip(), "link": path, "guid": r["url"], "date": when,
                                "description": description})
@@ -633,10 +649,11 @@ def build_news_site(shared):
     for r, day in zip(picked, spread_dates(len(picked))):
         when = at_hour(day, r["url"])
         path = f"/{slug}/{when:%Y/%m/%d}/{slugify(r['title'])}/"
-        source = f'<p class="source">Originally published at <a href="{html.escape(r["url"])}">{html.escape(r["url"])}</a></p>'
+        source = f'<p class="source">Originally published elsewhere (<a href="{html.escape(r["url"])}">original</a>).</p>'
         footer = source + ("<p>Demo re-hosting of an ECB+ corpus article (CC BY 3.0); the date is shifted "
-                           "into the demo's span.</p>")
-        write(path, page(title=r["title"].strip(), canonical=r["url"], site_name=name, site_home=f"/{slug}/",
+                           "into the demo's span, and so is this page's address.</p>")
+        write(path, page(title=r["title"].strip(), canonical=canonical_for(r["url"], when, slug, path),
+                         site_name=name, site_home=f"/{slug}/",
                          published=when, body_html=paragraphs_html(r["text"]),
                          footer_html=footer, description=summary_of(r["text"])))
         items.append({"title": r["title"].strip(), "link": path, "guid": r["url"], "date": when,

@@ -189,3 +189,26 @@ def test_demo_claude_story_lead_is_a_report_not_a_title_only_post(demo):
     lead = demo.execute("select d.kind, d.text from stories s join documents d on d.id = s.lead_document_id "
                         "where s.id = ?", [story]).fetchone()
     assert lead[0] in ("article", "system_card") and len(lead[1]) > 500
+
+
+def test_rehosted_reports_show_one_year_their_address_and_date_agree():
+    """Issue 20, point 19: a re-hosted old incident's canonical address carries the same year and
+    month as its (shifted) date, and no title names another year as its own."""
+    import pathlib
+    import re
+
+    site = pathlib.Path(__file__).resolve().parent.parent / "demo" / "site"
+    pages = [p for p in site.glob("*/20[0-9][0-9]/*/*/*/index.html")]
+    assert len(pages) > 100
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        year, month = page.relative_to(site).parts[1:3]
+        published = re.search(r'<time datetime="(\d{4})-(\d{2})', html)
+        assert published and published.groups() == (year, month), page
+        canonical = re.search(r'<link rel="canonical" href="([^"]+)"', html).group(1)
+        dated = re.search(r"/((?:19|20)\d\d)/(\d{1,2})/", canonical)
+        assert dated is None or (int(dated.group(1)), int(dated.group(2))) == (int(year), int(month)), canonical
+        title = re.search(r"<title>(.*?)</title>", html).group(1)
+        assert not re.match(r"\s*(?:19|20)\d\d\b", title) and not re.search(r"(?:19|20)\d\d in review", title, re.I)
+        visible = re.sub(r"<[^>]+>", " ", html.split("<body", 1)[1])
+        assert not re.search(r"https?://\S*/(?!%s/)(?:19|20)\d\d/\d{1,2}/" % year, visible), page
