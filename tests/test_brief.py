@@ -194,3 +194,28 @@ def test_stance_is_shown_only_if_the_word_list_is_right_9_times_in_10_on_real_po
     # the two misreadings the issue names are in the set, labelled by a person
     texts = {m["text"][:40] for m in result["misses"]}
     assert any(t.startswith("Honest question for the Anthropic team") for t in texts)
+
+
+def test_numbers_say_what_they_count_once_each(brief, db):
+    from pipeline.publish.brief import counted
+    n84 = [n for n in brief["numbers"] if n["value"] == "84%"][0]
+    assert n84["counts"] == "84% of the time" and n84["counts"] in n84["sentence"]
+    lion = build_brief(db, LION_AIR_STORY)
+    for b in (brief, lion):
+        sentences = [n["sentence"] for n in b["numbers"]]
+        assert len(sentences) == len(set(sentences))      # a sentence is quoted once, for one number
+        assert all(n["counts"].startswith(n["value"]) and n["counts"] in n["sentence"] for n in b["numbers"])
+    assert counted("5,550", "reached an altitude of 5,550 feet (1,692 meters), then") == "5,550 feet"
+    assert counted("13", "crashed 13 minutes after taking off") == "13 minutes"
+
+
+def test_timeline_is_story_beats_with_times_not_a_dump_of_posts(db, brief):
+    beats = [e["what"].split(":")[0] for e in brief["timeline"]]
+    assert beats.count("First report") == 1
+    posts = [e for e in brief["timeline"] if e["kind"] == "social"]
+    n_posts = len([s for s in brief["sources"] if s["kind"] == "social"])
+    assert len(posts) <= len({e["date"] for e in posts}) and (n_posts == 0 or posts)  # one line a day
+    assert any(e["time"] for e in brief["timeline"])       # times where the sources give them
+    assert all(e["time"] is None or e["time"].endswith(" UTC") for e in brief["timeline"])
+    md = render_brief_markdown(brief)
+    assert "Follow-up: " in md or "Report: " in md

@@ -56,21 +56,42 @@ def key_quotes(quotes, terms, limit=MAX_KEY_QUOTES):
     return chosen
 
 
+COUNT_STOP = {"when", "that", "which", "who", "and", "then", "after", "before", "while", "since", "but", "as",
+              "in", "on", "at", "for", "from", "by", "with", "than", "if", "because"}
+
+
+def counted(value, sentence, max_words=4):
+    """The number with what it counts, verbatim from its sentence: '84% of the time', '189 people'."""
+    at = sentence.find(value)
+    words = []
+    for word in re.findall(r"[^\s]+", sentence[at + len(value):])[:max_words]:
+        bare = word.strip("“”\"'’(),.;:!?")
+        if not bare or bare.lower() in COUNT_STOP or not re.match(r"[A-Za-z]", bare):
+            break
+        words.append(bare)
+        if bare != word.rstrip():      # punctuation after the word ends the phrase
+            break
+    phrase = " ".join([value] + words)
+    return phrase if phrase in sentence else value
+
+
 def numbers(docs, terms):
-    """Numbers to say aloud: on-story sentences first, boilerplate (prices, plans) left out."""
+    """Numbers to say aloud, each with what it counts, one a sentence: on-story sentences first,
+    boilerplate (prices, plans) left out."""
     found = []
     for doc in docs:
         for n in extract_numbers(doc.get("text") or "", terms):
             if n["score"] < 1 or not verified(n["sentence"], doc) or n["value"] not in n["sentence"]:
                 continue
             found.append(dict(n, document_id=doc["id"], outlet=outlet(doc), url=doc.get("url"),
-                              date=day(doc.get("published"))))
+                              date=day(doc.get("published")), counts=counted(n["value"], n["sentence"])))
     found.sort(key=lambda n: (-n["score"], n["date"], n["document_id"], n["position"]))
-    seen, out = set(), []
+    seen, sentences, out = set(), set(), []
     for n in found:
-        if n["value"] in seen:
+        if n["value"] in seen or n["sentence"] in sentences:
             continue
         seen.add(n["value"])
+        sentences.add(n["sentence"])
         out.append(n)
     return out[:MAX_NUMBERS]
 
@@ -96,12 +117,20 @@ def open_questions(docs, limit=MAX_QUESTIONS):
     return out[:limit]
 
 
+def clock(iso):
+    """'16:43 UTC' from an ISO time; None for a date alone (a midnight with no time is no time)."""
+    iso = iso or ""
+    if len(iso) < 16 or iso[10] != "T" or iso[11:19] == "00:00:00":
+        return None
+    return iso[11:16] + " UTC"
+
+
 def timeline(docs, lead=None):
     """Story beats with dates: the first report, each article (follow-ups), and social posts grouped
     into one line per day ("3 posts: A, B, C") rather than one line a post."""
     events = []
     for doc in docs:
-        date = day(doc.get("published"))
+        date, time = day(doc.get("published")), clock(doc.get("published"))
         if doc.get("kind") == "social":
             who, _handle = social_author(doc)
             last = events[-1] if events else None
@@ -109,17 +138,34 @@ def timeline(docs, lead=None):
                 last["people"] += [who] if who and who not in last["people"] else []
                 last["n"] += 1
             else:
-                events.append({"date": date, "kind": "social", "people": [who] if who else [], "n": 1,
+                events.append({"date": date, "time": time, "kind": "social", "people": [who] if who else [], "n": 1,
                                "source": outlet(doc), "url": doc.get("url"), "document_id": doc["id"]})
             continue
-        beat = "First report" if lead and doc["id"] == lead["document_id"] else "Report"
-        events.append({"date": date, "what": f"{beat}: {doc.get('title') or '(untitled)'}", "source": outlet(doc),
+        beat = story_beat(doc, lead, events)
+        events.append({"date": date, "time": time, "what": f"{beat}: {doc.get('title') or '(untitled)'}", "source": outlet(doc),
                        "url": doc.get("url"), "kind": doc.get("kind"), "document_id": doc["id"]})
     for e in events:
         if e["kind"] == "social":
             n, people = e.pop("n"), e.pop("people")
             e["what"] = (f"Reactions: {n} posts" if n > 1 else "Reaction: a post") + (f" by {', '.join(people)}" if people else "")
     return events
+
+
+CORRECTION_RE = re.compile(r"\b(?:correction|corrected|clarif\w*|update[sd]?|retract\w*|apolog\w*)\b", re.I)
+
+
+def story_beat(doc, lead, events):
+    """What a document is in the story: the first report, a primary disclosure (the maker's own
+    system card or post), a correction or update, a follow-up (after the first report), or a report."""
+    if lead and doc["id"] == lead["document_id"]:
+        return "First report"
+    if doc.get("kind") in ("system_card", "blog"):
+        return "Primary disclosure"
+    if CORRECTION_RE.search(doc.get("title") or ""):
+        return "Correction or update"
+    if any(e.get("what", "").startswith("First report") for e in events):
+        return "Follow-up"
+    return "Report"
 
 
 def cold_open_note(opener, articles, docs, lead):
@@ -163,7 +209,7 @@ def build_brief(db, story_id, base_url=None):
                                "document_id": s["document_id"]} for s in facts["summary_sentences"]],
         "timeline": timeline(docs, lead),
         "key_quotes": [quote_out(q) for q in key_quotes(facts["quotes"], facts["terms"])],
-        "numbers": [{"value": n["value"], "sentence": n["sentence"], "outlet": n["outlet"], "url": n["url"],
+        "numbers": [{"value": n["value"], "counts": n["counts"], "sentence": n["sentence"], "outlet": n["outlet"], "url": n["url"],
                      "date": n["date"], "document_id": n["document_id"]} for n in numbers(docs, facts["terms"])],
         "reactions": [dict(quote_out(q), via=q["via"], **({"stance": q["stance"]} if SHOW_STANCE else {}))
                       for q in facts["reactions"]],
