@@ -50,4 +50,21 @@ def extra_template_vars(datasette):
             return []
         return await datasette.get_database("incidentwire").execute_fn(lambda conn: suggest_terms(conn, q))
 
-    return {"iw_suggest": iw_suggest}
+    async def iw_search_facets(q):
+        """{"kind": [(value, count)], "publisher": [...]} over every document matching `q`."""
+        if not q:
+            return {}
+        return await datasette.get_database("incidentwire").execute_fn(lambda conn: search_facets(conn, q))
+
+    return {"iw_suggest": iw_suggest, "iw_search_facets": iw_search_facets}
+
+
+def search_facets(conn, q, limit=8):
+    """Counts by kind and by outlet of the documents matching the search `q` (all of them, not one page)."""
+    out = {}
+    for column in ("kind", "publisher"):
+        out[column] = conn.execute(
+            f"select d.{column}, count(*) from documents_fts join documents d on d.id = documents_fts.rowid "
+            f"where documents_fts match ? and d.{column} is not null group by 1 order by 2 desc, 1 limit ?",
+            [fts_query(q), limit]).fetchall()
+    return out

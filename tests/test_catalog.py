@@ -654,3 +654,23 @@ async def test_an_entity_lists_stories_its_documents_name_even_when_the_story_li
         "and s.merged_into is null")}
     found = await rows(ds, "/incidentwire/entity_stories.json?entity=Sam+Bowman")
     assert expected and {r["story_id"] for r in found} == expected
+
+
+async def test_search_sorts_by_relevance_or_date_pages_and_counts_facets(ds):
+    by_date = await rows(ds, "/incidentwire/search.json?q=claude&sort=date")
+    dates = [r["published"] or "" for r in by_date]
+    assert by_date and dates == sorted(dates, reverse=True)
+    relevance = await rows(ds, "/incidentwire/search.json?q=claude")
+    assert {r["id"] for r in relevance} == {r["id"] for r in by_date}
+    assert await rows(ds, "/incidentwire/search.json?q=claude&page=2") == []     # fewer than 50 matches
+    assert await rows(ds, "/incidentwire/search.json?q=claude&page=1") == relevance
+    page = (await get(ds, "/incidentwire/search?q=claude")).text
+    assert 'class="iw-meta iw-facets"' in page and 'class="iw-count"' in page
+    assert "q=claude&amp;sort=date" in page
+    kinds = {}
+    for r in relevance:
+        kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+    facet = page.split('class="iw-meta iw-facets"')[1].split("</p>")[0]
+    for kind, n in kinds.items():
+        if kind:
+            assert f'{kind.replace("_", " ")}</a> <span class="iw-count">{n}</span>' in facet
