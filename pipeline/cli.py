@@ -72,8 +72,6 @@ def new_or_existing_db(db_path):
     folder = os.path.dirname(os.path.abspath(db_path))
     if not os.path.isdir(folder):
         say(f"Creating folder {folder} for the new database {db_path}")
-    elif not os.path.exists(db_path):
-        say(f"Creating a new database at {db_path}")
     return open_db(db_path)
 
 

@@ -53,7 +53,7 @@ PLAYBOOK = {
 OTHER = {
     "physical-harm": [
         "List where clients let automation act in the physical world (vehicles, machinery, building or medical systems) and confirm a person can override it.",
-        "Ask which clients run {vendor} systems in this role, and who at each client acts on its safety updates and recalls.",
+        "Ask which clients run systems from {vendor} in this role, and who at each client acts on their safety updates and recalls.",
         "Add the failure to the client risk register with its owner, and the fallback when the automation is switched off.",
     ],
     "bias-discrimination": [
