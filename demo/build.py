@@ -619,10 +619,11 @@ def build_incident_sites(shared):
                            "the date is shifted into the demo's span, and so is this page's address.</p>")
         # A report without text keeps its title as the feed's description, as the labs' feeds do.
         description = summary_of(text) if text else r["title"].strip()
-        write(path, page(title=r["title"].strip(), canonical=canonical_for(r["url"], when, slug, path),
+        canonical = canonical_for(r["url"], when, slug, path)
+        write(path, page(title=r["title"].strip(), canonical=canonical,
                          site_name=names[slug], site_home=f"/{slug}/", published=when, body_html=body,
                          footer_html=footer, description=description))
-        per_site[slug].append({"title": r["title"].strip(), "link": path, "guid": r["url"], "date": when,
+        per_site[slug].append({"title": r["title"].strip(), "link": path, "guid": canonical, "date": when,
                                "description": description})
     for slug, items in per_site.items():
         name = names[slug]
@@ -652,11 +653,12 @@ def build_news_site(shared):
         source = f'<p class="source">Originally published elsewhere (<a href="{html.escape(r["url"])}">original</a>).</p>'
         footer = source + ("<p>Demo re-hosting of an ECB+ corpus article (CC BY 3.0); the date is shifted "
                            "into the demo's span, and so is this page's address.</p>")
-        write(path, page(title=r["title"].strip(), canonical=canonical_for(r["url"], when, slug, path),
+        canonical = canonical_for(r["url"], when, slug, path)
+        write(path, page(title=r["title"].strip(), canonical=canonical,
                          site_name=name, site_home=f"/{slug}/",
                          published=when, body_html=paragraphs_html(r["text"]),
                          footer_html=footer, description=summary_of(r["text"])))
-        items.append({"title": r["title"].strip(), "link": path, "guid": r["url"], "date": when,
+        items.append({"title": r["title"].strip(), "link": path, "guid": canonical, "date": when,
                       "description": summary_of(r["text"])})
     write(f"/{slug}/feed.rss", rss(title=name, home=f"/{slug}/", description=f"{name}: general news (demo)",
                                    self_path=f"/{slug}/feed.rss", items=items))

@@ -212,3 +212,7 @@ def test_rehosted_reports_show_one_year_their_address_and_date_agree():
         assert not re.match(r"\s*(?:19|20)\d\d\b", title) and not re.search(r"(?:19|20)\d\d in review", title, re.I)
         visible = re.sub(r"<[^>]+>", " ", html.split("<body", 1)[1])
         assert not re.search(r"https?://\S*/(?!%s/)(?:19|20)\d\d/\d{1,2}/" % year, visible), page
+    for feed in site.glob("*/feed.*"):     # a feed's guid is the page's address: the same one date
+        for guid in re.findall(r"<(?:guid[^>]*|id)>([^<]+)</", feed.read_text(encoding="utf-8")):
+            dated = re.search(r"/((?:19|20)\d\d)/\d{1,2}/", guid)
+            assert dated is None or dated.group(1) == "2025", (feed, guid)

@@ -231,3 +231,15 @@ def test_a_future_week_says_so_and_is_not_published(db, tmp_path):
     md = open(result["paths"]["markdown"]).read()
     assert "has not happened yet" in md
     assert db["digests"].count == 0
+
+
+def test_a_snapshot_served_on_loopback_links_the_items_public_address(db, tmp_path):
+    row = doc_row("http://127.0.0.1:8765/wire/claude-note/", "article", "Example Wire", "A note on Claude Opus 4",
+                  "2025-05-23T09:00:00+00:00", "Claude Opus 4 tried to blackmail engineers in tests, the card says.",
+                  CLAUDE_STORY)
+    db["documents"].insert(dict(row, guid="https://wire.example.org/claude-note"))
+    md = open(write_digest(db, "2025-W21", out_dir=str(tmp_path))["paths"]["markdown"]).read()
+    assert "https://wire.example.org/claude-note" in md and "127.0.0.1" not in md
+    from pipeline.publish.story import public_url
+    assert public_url("http://127.0.0.1:8765/a", "urn:uuid:1") == "http://127.0.0.1:8765/a"   # no public guid
+    assert public_url("https://x.example/a", "https://y.example/b") == "https://x.example/a"   # public: kept

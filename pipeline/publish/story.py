@@ -5,7 +5,8 @@ by one rule:
 
 - documents: the story's documents (and any still filed under an id redirected to it),
   syndicated copies left out, oldest first, undated last, ties by id. `url` is the canonical
-  URL, the stable public one (`fetched_url` is where it was fetched).
+  URL, the stable public one (`fetched_url` is where it was fetched); a URL on this machine (a
+  snapshot served on loopback) gives way to the feed's public guid (`public_url`).
 - copies: each document's syndicated copies ("also published at"), in the same order, each
   with the URL it was published at.
 - quotes: the `quotes` table's rows for those documents (written by enrich), in document order
@@ -73,14 +74,29 @@ def resolve_story(db, story_id):
     return None
 
 
+LOCAL_HOST_RE = re.compile(r"^https?://(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::\d+)?/", re.I)
+
+
+def public_url(url, guid=None):
+    """The address a reader can open: the URL, unless it is on this machine (a snapshot served on
+    loopback, as in the demo) and the feed's guid is a public http(s) address of the same item."""
+    if url and LOCAL_HOST_RE.match(url) and guid and guid.lower().startswith(("http://", "https://")) \
+            and not LOCAL_HOST_RE.match(guid):
+        return guid
+    return url
+
+
 def story_documents(db, story_id):
     """The story's documents in reading order (see the module docstring); copies left out."""
     # "+duplicate_of": SQLite searches by story_id instead of walking every original
-    return rows(db, (
-        "select id, coalesce(canonical_url, url) as url, url as fetched_url, kind, publisher, site, title, "
+    docs = rows(db, (
+        "select id, coalesce(canonical_url, url) as url, url as fetched_url, guid, kind, publisher, site, title, "
         "author, published, text, extra, word_count, story_id, duplicate_of from documents "
         "where (story_id = :id or story_id in (select old_id from story_redirects where new_id = :id)) "
         f"and +duplicate_of is null order by {DOCUMENT_ORDER}"), {"id": story_id})
+    for d in docs:
+        d["url"] = public_url(d["url"], d.pop("guid"))
+    return docs
 
 
 def story_copies(db, documents):
