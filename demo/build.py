@@ -566,14 +566,14 @@ def build_hn(vb_title):
 # A report whose title is dated ("2018 in Review: ...") cannot be re-dated into the demo's span
 # without showing two different years; it is left out.
 DATED_TITLE = re.compile(r"^\s*(?:19|20)\d\d\b|\b(?:19|20)\d\d in review\b", re.I)
-URL_DATE = re.compile(r"/((?:19|20)\d\d)/(\d{1,2})/")
+URL_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:[01]\d[0-3]\d)?(?!\d)")   # /2018/11/, -20180529-
 
 
 def canonical_for(real_url, when, slug, path):
-    """The report's real address when it agrees with the shifted date (no date in it, or the same
-    year and month); else the demo site's own address, which carries the shifted date."""
-    m = URL_DATE.search(real_url or "")
-    if m is None or (int(m.group(1)), int(m.group(2))) == (when.year, when.month):
+    """The report's real address when it names no other year than the shifted date's (no date in it,
+    or the same year); else the demo site's own address, which carries the shifted date."""
+    years = {int(y) for y in URL_YEAR.findall(real_url or "")}
+    if years <= {when.year}:
         return real_url
     return f"https://{slug}.demo.invalid{path}"
 
@@ -641,7 +641,8 @@ def build_news_site(shared):
     rows = [json.loads(line) for line in (shared / "eval" / "ecbplus.jsonl").open(encoding="utf-8")]
     picked, topics = [], set()
     for r in rows:
-        if r["url"] and len(r["text"]) > 400 and r["topic_id"] not in topics:
+        if r["url"] and len(r["text"]) > 400 and r["topic_id"] not in topics \
+                and not URL_YEAR.search(r["title"]):     # a dated title cannot be re-dated
             topics.add(r["topic_id"])
             picked.append(r)
     picked = picked[:N_NEWS_ARTICLES]
