@@ -674,3 +674,16 @@ async def test_search_sorts_by_relevance_or_date_pages_and_counts_facets(ds):
     for kind, n in kinds.items():
         if kind:
             assert f'{kind.replace("_", " ")}</a> <span class="iw-count">{n}</span>' in facet
+
+
+async def test_demo_stories_with_two_sources_have_a_summary_on_page_and_in_the_feed(demo_ds):
+    """Issue 20, point 11: the summary was empty for all 46 demo stories."""
+    import html as _html
+    found = await rows(demo_ds, "/incidentwire/new_stories.json?_size=max")
+    multi = [r for r in found if (r["n_sources"] or 0) >= 2]
+    assert multi and all(r["summary"] for r in multi), [r["headline"] for r in multi if not r["summary"]]
+    feed = (await get(demo_ds, "/incidentwire/new_stories.atom")).text
+    for r in multi[:5]:
+        assert _html.escape(r["summary"][:40], quote=False) in feed or r["summary"][:40] in feed
+        page = (await get(demo_ds, r["story_href"])).text
+        assert 'iw-summary' in page
