@@ -128,8 +128,12 @@ def crawl(db_path, config_path, sources, redis_url, workers, worker):
             url = redis_url_for(config, redis_url) or fail("--worker needs --redis URL (or redis_url in the config)")
             counts = run_worker(db_path, config, url, only=list(sources))
         else:
+            from pipeline.ops.progress import crawl_progress
             db = new_or_existing_db(db_path)
-            counts = crawl_configured(db, config, only=list(sources), redis_url=redis_url, workers=workers)
+            names = [s["name"] for s in config["sources"]
+                     if s.get("enabled", True) and (not sources or s["name"] in sources)]
+            with crawl_progress(db_path, names, say):
+                counts = crawl_configured(db, config, only=list(sources), redis_url=redis_url, workers=workers)
     except ScaleoutError as e:
         fail(str(e))
     click.echo(json.dumps(counts, sort_keys=True))

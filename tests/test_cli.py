@@ -180,3 +180,23 @@ def test_stories_filters_combine_and_a_miss_suggests_close_words(story_db):
 def test_brief_error_points_at_the_stories_command(story_db):
     result = CliRunner().invoke(cli, ["brief", "--db", story_db, "s-nope"])
     assert result.exit_code == 1 and "incidentwire stories" in result.output
+
+
+def test_crawl_shows_progress_and_one_line_for_a_dead_url(tmp_path):
+    """Issue 20, point 18: sources done / documents stored on stderr; a dead source is one line."""
+    import subprocess
+    import sys
+
+    from tests.support.serving import free_port
+    port = free_port()      # nothing listens there
+    config = tmp_path / "s.toml"
+    config.write_text(f'[[source]]\nname = "dead"\nkind = "article"\nurl = "http://127.0.0.1:{port}/a.html"\n'
+                      'allow_private = true\n')
+    out = subprocess.run([sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')",
+                          "crawl", "--db", str(tmp_path / "x.db"), "--config", str(config)],
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stderr.splitlines()
+    assert "crawl: 1/1 sources done, 0 documents stored" in lines
+    dead = [line for line in lines if line.startswith("crawl: dead: ")]
+    assert len(dead) == 1 and "refused" in dead[0].lower()
