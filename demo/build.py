@@ -563,12 +563,28 @@ def build_hn(vb_title):
     return len(hits)
 
 
+# A report whose title is dated ("2018 in Review: ...") cannot be re-dated into the demo's span
+# without showing two different years; it is left out.
+DATED_TITLE = re.compile(r"^\s*(?:19|20)\d\d\b|\b(?:19|20)\d\d in review\b", re.I)
+URL_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:[01]\d[0-3]\d)?(?!\d)")   # /2018/11/, -20180529-
+
+
+def canonical_for(real_url, when, slug, path):
+    """The report's real address when it names no other year than the shifted date's (no date in it,
+    or the same year); else the demo site's own address, which carries the shifted date."""
+    years = {int(y) for y in URL_YEAR.findall(real_url or "")}
+    if years <= {when.year}:
+        return real_url
+    return f"https://{slug}.demo.invalid{path}"
+
+
 def aiid_reports(shared):
     """AIID reports worth a page (a real title and URL), at most a few per incident."""
     rows = [json.loads(line) for line in (shared / "eval" / "aiid-fixtures.jsonl").open(encoding="utf-8")]
     seen_urls, by_incident = set(), {}
     for r in rows:
-        if not r["url"] or JUNK_TITLE.match(r["title"].strip()) or r["url"] in seen_urls:
+        if not r["url"] or JUNK_TITLE.match(r["title"].strip()) or r["url"] in seen_urls \
+                or DATED_TITLE.search(r["title"]):
             continue
         seen_urls.add(r["url"])
         by_incident.setdefault(r["story_id"], []).append(r)
@@ -597,16 +613,17 @@ def build_incident_sites(shared):
         path = f"/{slug}/{when:%Y/%m/%d}/{slugify(r['title'])}/"
         text = r["text"].strip()
         body = paragraphs_html(text) if text else ""
-        source = (f'<p class="source">Originally reported by {html.escape(r["source"])}: '
-                  f'<a href="{html.escape(r["url"])}">{html.escape(r["url"])}</a></p>')
+        source = (f'<p class="source">Originally reported by {html.escape(r["source"])} '
+                  f'(<a href="{html.escape(r["url"])}">original report</a>).</p>')
         footer = source + ("<p>Demo re-hosting of a report from the AI Incident Database (CC BY-SA 4.0); "
-                           "the date is shifted into the demo's span.</p>")
+                           "the date is shifted into the demo's span, and so is this page's address.</p>")
         # A report without text keeps its title as the feed's description, as the labs' feeds do.
         description = summary_of(text) if text else r["title"].strip()
-        write(path, page(title=r["title"].strip(), canonical=r["url"], site_name=names[slug],
-                         site_home=f"/{slug}/", published=when, body_html=body,
+        canonical = canonical_for(r["url"], when, slug, path)
+        write(path, page(title=r["title"].strip(), canonical=canonical,
+                         site_name=names[slug], site_home=f"/{slug}/", published=when, body_html=body,
                          footer_html=footer, description=description))
-        per_site[slug].append({"title": r["title"].strip(), "link": path, "guid": r["url"], "date": when,
+        per_site[slug].append({"title": r["title"].strip(), "link": path, "guid": canonical, "date": when,
                                "description": description})
     for slug, items in per_site.items():
         name = names[slug]
@@ -624,7 +641,8 @@ def build_news_site(shared):
     rows = [json.loads(line) for line in (shared / "eval" / "ecbplus.jsonl").open(encoding="utf-8")]
     picked, topics = [], set()
     for r in rows:
-        if r["url"] and len(r["text"]) > 400 and r["topic_id"] not in topics:
+        if r["url"] and len(r["text"]) > 400 and r["topic_id"] not in topics \
+                and not URL_YEAR.search(r["title"]):     # a dated title cannot be re-dated
             topics.add(r["topic_id"])
             picked.append(r)
     picked = picked[:N_NEWS_ARTICLES]
@@ -633,13 +651,15 @@ def build_news_site(shared):
     for r, day in zip(picked, spread_dates(len(picked))):
         when = at_hour(day, r["url"])
         path = f"/{slug}/{when:%Y/%m/%d}/{slugify(r['title'])}/"
-        source = f'<p class="source">Originally published at <a href="{html.escape(r["url"])}">{html.escape(r["url"])}</a></p>'
+        source = f'<p class="source">Originally published elsewhere (<a href="{html.escape(r["url"])}">original</a>).</p>'
         footer = source + ("<p>Demo re-hosting of an ECB+ corpus article (CC BY 3.0); the date is shifted "
-                           "into the demo's span.</p>")
-        write(path, page(title=r["title"].strip(), canonical=r["url"], site_name=name, site_home=f"/{slug}/",
+                           "into the demo's span, and so is this page's address.</p>")
+        canonical = canonical_for(r["url"], when, slug, path)
+        write(path, page(title=r["title"].strip(), canonical=canonical,
+                         site_name=name, site_home=f"/{slug}/",
                          published=when, body_html=paragraphs_html(r["text"]),
                          footer_html=footer, description=summary_of(r["text"])))
-        items.append({"title": r["title"].strip(), "link": path, "guid": r["url"], "date": when,
+        items.append({"title": r["title"].strip(), "link": path, "guid": canonical, "date": when,
                       "description": summary_of(r["text"])})
     write(f"/{slug}/feed.rss", rss(title=name, home=f"/{slug}/", description=f"{name}: general news (demo)",
                                    self_path=f"/{slug}/feed.rss", items=items))

@@ -48,13 +48,31 @@ def current_week():
 
 
 def validate_week(ctx, param, value):
+    """An ISO week like 2025-W22 (any case), returned as 2025-W22."""
     if value is None:
         return value
+    week = value.strip().upper()
     try:
-        datetime.date.fromisoformat(f"{value}-1")
+        datetime.date.fromisoformat(f"{week}-1")
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO week like 2025-W22")
-    return value
+    return week
+
+
+def existing_db(db_path):
+    """The database at `db_path`, which must exist: reading commands never create one."""
+    if not os.path.isfile(db_path):
+        fail(f"database {db_path} does not exist; build one with `incidentwire demo --db {db_path}` "
+             f"or `incidentwire crawl --db {db_path}`")
+    return open_db(db_path)
+
+
+def new_or_existing_db(db_path):
+    """The database at `db_path`, created when missing; a missing folder is created out loud."""
+    folder = os.path.dirname(os.path.abspath(db_path))
+    if not os.path.isdir(folder):
+        say(f"Creating folder {folder} for the new database {db_path}")
+    return open_db(db_path)
 
 
 DB_HINTS = [  # (words in SQLite's message, what to do): SQLite rolled the failed transaction back
@@ -110,8 +128,12 @@ def crawl(db_path, config_path, sources, redis_url, workers, worker):
             url = redis_url_for(config, redis_url) or fail("--worker needs --redis URL (or redis_url in the config)")
             counts = run_worker(db_path, config, url, only=list(sources))
         else:
-            db = open_db(db_path)
-            counts = crawl_configured(db, config, only=list(sources), redis_url=redis_url, workers=workers)
+            from pipeline.ops.progress import crawl_progress
+            db = new_or_existing_db(db_path)
+            names = [s["name"] for s in config["sources"]
+                     if s.get("enabled", True) and (not sources or s["name"] in sources)]
+            with crawl_progress(db_path, names, say):
+                counts = crawl_configured(db, config, only=list(sources), redis_url=redis_url, workers=workers)
     except ScaleoutError as e:
         fail(str(e))
     click.echo(json.dumps(counts, sort_keys=True))
@@ -123,7 +145,7 @@ def crawl(db_path, config_path, sources, redis_url, workers, worker):
 def process(db_path, model):
     """Embed new documents and assign them to stories."""
     from pipeline.run import process_documents
-    db = open_db(db_path)
+    db = existing_db(db_path)
     stats = {}
     counts = process_documents(db, model=model, stats=stats)
     rates = [f"{what} {stats[key]:,.1f} docs/s" for what, key in (("embedding", "embed_docs_per_s"),
@@ -140,7 +162,7 @@ def process(db_path, model):
 def digest(db_path, week, out_dir):
     """Write the weekly MSP digest (Markdown, HTML, Atom) to digests/ and the DB."""
     from pipeline.publish.digest import write_digest
-    db = open_db(db_path)
+    db = existing_db(db_path)
     result = write_digest(db, week or current_week(), out_dir=out_dir)
     click.echo(json.dumps(result, sort_keys=True))
 
@@ -152,7 +174,7 @@ def digest(db_path, week, out_dir):
 def brief(db_path, story_id, fmt):
     """Print a one-page story brief for podcast hosts."""
     from pipeline.publish.brief import BriefError, build_brief, render_brief_markdown
-    db = open_db(db_path)
+    db = existing_db(db_path)
     try:
         data = build_brief(db, story_id)
     except BriefError as e:
@@ -165,13 +187,35 @@ def brief(db_path, story_id, fmt):
 
 @cli.command()
 @db_option
+@click.option("--week", callback=validate_week, default=None, help="Stories with coverage in this ISO week")
+@click.option("--search", default=None, help='Words in the headline, summary or coverage ("quoted phrase" ok)')
+@click.option("--entity", default=None, help="A lab, model or company, e.g. Anthropic")
+@click.option("--limit", default=50, show_default=True)
+def stories(db_path, week, search, entity, limit):
+    """List story ids with their headlines (newest first), to pick one for `brief`."""
+    from pipeline.publish.find import FindError, find_stories, suggest_terms
+    db = existing_db(db_path)
+    try:
+        found = find_stories(db.conn, week=week, search=search, entity=entity, limit=limit)
+    except FindError as e:
+        fail(str(e))
+    for s in found:
+        n = s["n_sources"] or 0
+        click.echo(f"{s['id']}\t{(s['last_seen'] or '')[:10]}\t{n} source{'' if n == 1 else 's'}\t{s['headline']}")
+    if not found:
+        close = suggest_terms(db.conn, search) if search else []
+        say("No stories match." + (f" Did you mean: {', '.join(close)}?" if close else ""))
+
+
+@cli.command()
+@db_option
 @click.option("--port", default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--no-sql", is_flag=True, help="Switch off arbitrary SQL (stored queries and pages keep working)")
 def serve(db_path, port, host, no_sql):
     """Serve the catalog with Datasette (read-only)."""
     from pipeline.ops.serve import serve_datasette
-    open_db(db_path).close()
+    existing_db(db_path).close()
     serve_datasette(db_path, port=port, host=host, settings={"default_allow_sql": False} if no_sql else None)
 
 
@@ -187,7 +231,7 @@ def run(db_path, config_path, week):
         config = load_config(config_path)
     except ConfigError as e:
         fail(str(e))
-    db = open_db(db_path)
+    db = new_or_existing_db(db_path)
     result = run_pipeline(db, config, weeks=[week or current_week()])
     click.echo(json.dumps(result, sort_keys=True))
 
@@ -199,6 +243,7 @@ def run(db_path, config_path, week):
 def demo(db_path, port, serve):
     """Run the whole pipeline on the offline demo snapshot, then serve it."""
     from pipeline.ops.demo import run_demo
+    new_or_existing_db(db_path).close()
     result = run_demo(db_path, port=port, serve=serve)
     click.echo(json.dumps(result, sort_keys=True))
 
@@ -210,7 +255,7 @@ def demo(db_path, port, serve):
 def status(db_path, max_failures):
     """Counts per table, the last run, and each source's health."""
     from pipeline.ops.status import print_status
-    db = open_db(db_path)
+    db = existing_db(db_path)
     sys.exit(print_status(db, max_failures=max_failures))
 
 
@@ -253,7 +298,7 @@ def export(db_path, out_dir, base_url):
     from pipeline.outbound.export import ExportError, export as export_snapshot
     from pipeline.publish.story import catalog_url
     try:
-        click.echo(json.dumps(export_snapshot(open_db(db_path), out_dir, catalog_url(base_url)), sort_keys=True))
+        click.echo(json.dumps(export_snapshot(existing_db(db_path), out_dir, catalog_url(base_url)), sort_keys=True))
     except ExportError as e:
         fail(str(e))
 
@@ -278,7 +323,7 @@ def send(db_path, config_path, week):
     from pipeline.outbound.mail import MailError
     from pipeline.outbound.send import send_digest
     try:
-        mail_result(send_digest(open_db(db_path), load_config(config_path), week or current_week()))
+        mail_result(send_digest(existing_db(db_path), load_config(config_path), week or current_week()))
     except (ConfigError, MailError) as e:
         fail(str(e))
 
@@ -292,6 +337,6 @@ def alerts(db_path, config_path):
     from pipeline.outbound.mail import MailError
     from pipeline.outbound.send import send_alerts
     try:
-        mail_result(send_alerts(open_db(db_path), load_config(config_path)))
+        mail_result(send_alerts(existing_db(db_path), load_config(config_path)))
     except (ConfigError, MailError) as e:
         fail(str(e))

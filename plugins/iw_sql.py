@@ -15,16 +15,17 @@ def mark_html(value):
 
 
 def fts_query(value):
-    """Quote each term so any user text is a valid FTS5 query (all terms, `term*` = prefix)."""
-    terms = []
-    for raw in str(value or "").replace('"', " ").replace("\x00", " ").split()[:32]:
-        prefix = raw.endswith("*") and len(raw.rstrip("*")) > 1
-        term = raw.rstrip("*") if prefix else raw
-        if term.strip("*"):
-            terms.append(f'"{term}"' + ("*" if prefix else ""))
-    # An empty phrase is valid FTS5 and matches nothing: a blank search lists nothing.
-    return " ".join(terms) or '""'
+    """Any user text as a valid FTS5 query: "quoted words" a phrase, other words all required,
+    `term*` a prefix; a blank search is the empty phrase, which matches nothing (pipeline.publish.find)."""
+    from pipeline.publish.find import fts_query as build
+    return build(value)
 
+
+
+def entity_key(value):
+    """An entity name as people type it: case and a possessive do not matter (pipeline.publish.find)."""
+    from pipeline.publish.find import entity_key as key
+    return key(value) if isinstance(value, str) else value
 
 
 def fts_title_query(value):
@@ -37,3 +38,33 @@ def prepare_connection(conn):
     conn.create_function("iw_fts_title_query", 1, fts_title_query, deterministic=True)
     conn.create_function("iw_mark_html", 1, mark_html, deterministic=True)
     conn.create_function("iw_fts_query", 1, fts_query, deterministic=True)
+    conn.create_function("iw_entity_key", 1, entity_key, deterministic=True)
+
+
+@hookimpl
+def extra_template_vars(datasette):
+    async def iw_suggest(q):
+        """Close words from the index for a search that found nothing ("blakmail" -> ["blackmail"])."""
+        from pipeline.publish.find import suggest_terms
+        if not q:
+            return []
+        return await datasette.get_database("incidentwire").execute_fn(lambda conn: suggest_terms(conn, q))
+
+    async def iw_search_facets(q):
+        """{"kind": [(value, count)], "publisher": [...]} over every document matching `q`."""
+        if not q:
+            return {}
+        return await datasette.get_database("incidentwire").execute_fn(lambda conn: search_facets(conn, q))
+
+    return {"iw_suggest": iw_suggest, "iw_search_facets": iw_search_facets}
+
+
+def search_facets(conn, q, limit=8):
+    """Counts by kind and by outlet of the documents matching the search `q` (all of them, not one page)."""
+    out = {}
+    for column in ("kind", "publisher"):
+        out[column] = conn.execute(
+            f"select d.{column}, count(*) from documents_fts join documents d on d.id = documents_fts.rowid "
+            f"where documents_fts match ? and d.{column} is not null group by 1 order by 2 desc, 1 limit ?",
+            [fts_query(q), limit]).fetchall()
+    return out

@@ -1,6 +1,7 @@
 """Story pages: /stories/{id} (HTML and .json), and its brief at /stories/{id}/brief(.json|.md)."""
 import importlib
 import json
+import re
 import urllib.parse
 
 import bleach
@@ -10,6 +11,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from pipeline.publish.story import read_story, resolve_story, rows
+from pipeline.enrich.story_summary import lead_excerpt
 
 DB_NAME = "incidentwire"
 TIMELINE_LIMIT = 500
@@ -64,6 +66,24 @@ def related_stories(conn, story):
     return related
 
 
+def _quote_key(text):
+    return re.sub(r"\W+", " ", (text or "").lower()).strip()
+
+
+def shown_once(reactions, quotes):
+    """(reactions, quotes) with each text shown once: a post quoted in three articles is one block.
+    Reactions keep their earliest copy; a quote already shown (or inside one shown) is left out."""
+    kept, out = [], ([], [])
+    for k, items in enumerate((reactions, quotes)):
+        for item in items:
+            key = _quote_key(item["text"])
+            if not key or any(key in seen for seen in kept):
+                continue
+            kept.append(key)
+            out[k].append(item)
+    return out
+
+
 def load_story(conn, story_id):
     """Everything the story page shows, as plain data (also served as JSON).
 
@@ -73,15 +93,20 @@ def load_story(conn, story_id):
     model = read_story(conn, story_id)
     story, documents = model["story"], model["documents"]
     lead = model["lead"]
+    reactions, quotes = shown_once(model["reactions"], model["quotes"])
     return {
         "story": story,
         "categories": [str(c) for c in json_list(story.get("categories"))],
         "entities": story_entities(conn, story),
         "first_reported_by": page_document(lead) if lead else None,
+        "lead_excerpt": lead_excerpt(lead) if lead else "",
         "timeline": [page_document(d, model["copies"]) for d in documents[:TIMELINE_LIMIT]],
         "truncated": len(documents) > TIMELINE_LIMIT,
         "quotes": [dict(q, link=http_url(q["url"])) for q in model["quotes"]],
         "reactions": [dict(r, link=http_url(r["url"])) for r in model["reactions"]],
+        # what the page shows: each text once (the JSON keeps every row above)
+        "quotes_shown": [dict(q, link=http_url(q["url"])) for q in quotes],
+        "reactions_shown": [dict(r, link=http_url(r["url"])) for r in reactions],
         "related": related_stories(conn, story),
     }
 
@@ -158,7 +183,12 @@ async def story_json(request, datasette):
     return Response.json(data, default=str)
 
 
-async def build_brief_data(datasette, story_id):
+def served_from(request):
+    """The catalog's own base URL, as the request reached it: briefs served live link to this host."""
+    return f"{request.scheme}://{request.host}" if request is not None and request.host else None
+
+
+async def build_brief_data(datasette, story_id, base_url=None):
     """Build and render the brief on a read-only connection: ({data, markdown}, None) or (None, error)."""
     try:
         brief_module = importlib.import_module("pipeline.publish.brief")
@@ -168,7 +198,7 @@ async def build_brief_data(datasette, story_id):
 
     def build(conn):
         try:
-            data = brief_module.build_brief(sqlite_utils.Database(conn), story_id)
+            data = brief_module.build_brief(sqlite_utils.Database(conn), story_id, base_url=base_url)
         except brief_module.BriefError as e:
             return None, str(e)
         return {"data": data, "markdown": brief_module.render_brief_markdown(data)}, None
@@ -180,7 +210,7 @@ async def brief_page(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief")
     if redirect:
         return redirect
-    brief, error = await build_brief_data(datasette, story_id)
+    brief, error = await build_brief_data(datasette, story_id, served_from(request))
     body = brief_html(brief["markdown"]) if brief else None
     db = datasette.get_database(DB_NAME)
     headline = (await db.execute("select headline from stories where id = ?", [story_id])).first()
@@ -197,7 +227,7 @@ async def brief_json(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief.json")
     if redirect:
         return redirect
-    brief, error = await build_brief_data(datasette, story_id)
+    brief, error = await build_brief_data(datasette, story_id, served_from(request))
     if brief is None:
         return Response.json({"ok": False, "error": error}, status=503)
     return Response.json(brief["data"], default=str)
@@ -207,7 +237,7 @@ async def brief_markdown(request, datasette):
     story_id, redirect = await find_story(datasette, request, "/brief.md")
     if redirect:
         return redirect
-    brief, error = await build_brief_data(datasette, story_id)
+    brief, error = await build_brief_data(datasette, story_id, served_from(request))
     if brief is None:
         return Response.text(error + "\n", status=503)
     return Response(brief["markdown"], content_type="text/markdown; charset=utf-8")
@@ -244,5 +274,5 @@ def row_url(datasette, table, pk):
 
 @hookimpl
 def extra_template_vars(datasette):
-    return {"iw_http_url": http_url, "iw_when": when,
+    return {"iw_http_url": http_url, "iw_when": when, "iw_markdown_html": brief_html,
             "iw_row_url": lambda table, pk: row_url(datasette, table, pk)}

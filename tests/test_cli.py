@@ -113,3 +113,90 @@ def test_help_for_the_group_and_every_command():
         out = CliRunner().invoke(cli, [name, "--help"])
         assert out.exit_code == 0 and out.output.startswith(f"Usage: cli {name}"), (name, out.output)
     assert "--no-serve" in CliRunner().invoke(cli, ["demo", "--help"]).output
+
+
+# --- reading commands need a database; stories lists ids for `brief` (issue 20, points 16-17)
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("command", [["status"], ["digest", "--week", "2025-W22"], ["brief", "s-x"], ["serve"],
+                                     ["stories"], ["process"]])
+def test_a_missing_database_is_a_one_line_error_and_is_not_created(tmp_path, command):
+    path = tmp_path / "no-such-folder" / "iw.db"
+    result = CliRunner().invoke(cli, command[:1] + ["--db", str(path)] + command[1:])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: database ") and str(path) in lines[0], lines
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_creating_commands_say_when_they_create_a_folder(tmp_path):
+    import contextlib
+    import io
+
+    from pipeline.cli import new_or_existing_db
+
+    path = tmp_path / "new" / "iw.db"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        new_or_existing_db(str(path)).close()
+    assert path.exists() and f"Creating folder {path.parent}" in err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def story_db(tmp_path_factory):
+    from tests.support.briefs import build_db
+    path = tmp_path_factory.mktemp("stories") / "t.db"
+    db = build_db(path)
+    db["entities"].insert({"id": "anthropic", "name": "Anthropic", "kind": "lab", "aliases": '["Anthropic", "Anthropic PBC"]'},
+                          replace=True)
+    db.close()
+    return str(path)
+
+
+@pytest.mark.parametrize("args", [["--week", "2025-w22"], ["--week", "2025-W21"], ["--search", "blackmail"],
+                                  ["--search", '"contacts authorities"'], ["--entity", "Anthropic’s"],
+                                  ["--entity", "anthropic"]])
+def test_stories_lists_ids_with_headlines_to_pick_one_for_brief(story_db, args):
+    from tests.support.briefs import CLAUDE_STORY
+    result = CliRunner().invoke(cli, ["stories", "--db", story_db] + args)
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.stdout.strip().splitlines()]
+    assert [r[0] for r in rows] == [CLAUDE_STORY], rows
+    assert rows[0][-1].startswith("Claude Opus 4 will contact authorities")
+
+
+def test_stories_filters_combine_and_a_miss_suggests_close_words(story_db):
+    result = CliRunner().invoke(cli, ["stories", "--db", story_db, "--search", "blakmail"])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "Did you mean: blackmail" in result.stderr
+    result = CliRunner().invoke(cli, ["stories", "--db", story_db, "--search", '"blackmail sensor"'])
+    assert result.stdout == ""     # a quoted phrase is a phrase, not two words anywhere
+    result = CliRunner().invoke(cli, ["stories", "--db", story_db, "--week", "2018-W45", "--search", "blackmail"])
+    assert result.stdout == ""
+
+
+def test_brief_error_points_at_the_stories_command(story_db):
+    result = CliRunner().invoke(cli, ["brief", "--db", story_db, "s-nope"])
+    assert result.exit_code == 1 and "incidentwire stories" in result.output
+
+
+def test_crawl_shows_progress_and_one_line_for_a_dead_url(tmp_path):
+    """Issue 20, point 18: sources done / documents stored on stderr; a dead source is one line."""
+    import subprocess
+    import sys
+
+    from tests.support.serving import free_port
+    port = free_port()      # nothing listens there
+    config = tmp_path / "s.toml"
+    config.write_text(f'[[source]]\nname = "dead"\nkind = "article"\nurl = "http://127.0.0.1:{port}/a.html"\n'
+                      'allow_private = true\n')
+    out = subprocess.run([sys.executable, "-c", "from pipeline.cli import cli; cli(prog_name='incidentwire')",
+                          "crawl", "--db", str(tmp_path / "x.db"), "--config", str(config)],
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stderr.splitlines()
+    assert "crawl: 1/1 sources done, 0 documents stored" in lines
+    dead = [line for line in lines if line.startswith("crawl: dead: ")]
+    assert len(dead) == 1 and "refused" in dead[0].lower()

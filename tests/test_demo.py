@@ -204,3 +204,30 @@ def test_demo_documents_keep_the_real_addresses_their_pages_declare(demo):
     lab = doc(demo, "%activating-asl3-protections%")  # a summary-only entry: its page's canonical URL
     assert lab["canonical_url"] == "https://www.anthropic.com/news/activating-asl3-protections"
     assert json.loads(lab["extra"])["summary_only"]
+
+
+def test_rehosted_reports_show_one_year_their_address_and_date_agree():
+    """Issue 20, point 19: a re-hosted old incident's canonical address carries the same year and
+    month as its (shifted) date, and no title names another year as its own."""
+    import pathlib
+    import re
+
+    URL_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:[01]\d[0-3]\d)?(?!\d)")   # /2018/11/, -20180529-
+    site = pathlib.Path(__file__).resolve().parent.parent / "demo" / "site"
+    pages = [p for p in site.glob("*/20[0-9][0-9]/*/*/*/index.html")]
+    assert len(pages) > 100
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        year, month = page.relative_to(site).parts[1:3]
+        published = re.search(r'<time datetime="(\d{4})-(\d{2})', html)
+        assert published and published.groups() == (year, month), page
+        canonical = re.search(r'<link rel="canonical" href="([^"]+)"', html).group(1)
+        assert set(URL_YEAR.findall(canonical)) <= {year}, canonical
+        title = re.search(r"<title>(.*?)</title>", html).group(1)
+        assert not re.match(r"\s*(?:19|20)\d\d\b", title) and not re.search(r"(?:19|20)\d\d in review", title, re.I)
+        visible = re.sub(r"<[^>]+>", " ", html.split("<body", 1)[1])
+        for url in re.findall(r"https?://\S+", visible):
+            assert set(URL_YEAR.findall(url)) <= {year}, (page, url)
+    for feed in site.glob("*/feed.*"):     # a feed's guid is the page's address: the same one date
+        for guid in re.findall(r"<(?:guid[^>]*|id)>([^<]+)</", feed.read_text(encoding="utf-8")):
+            assert set(URL_YEAR.findall(guid)) <= {"2025"}, (feed, guid)

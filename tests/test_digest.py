@@ -23,11 +23,11 @@ def test_digest_story_section(db, tmp_path):
     assert result["week"] == "2025-W21" and result["n_stories"] == 1
     md = (out / "digest-2025-W21.md").read_text()
     assert md.startswith("# incidentwire 2025-W21: ")
-    assert "First reported by **VentureBeat** (2025-05-22)" in md
-    assert "## This week" in md and "**More:** Business of Tech" in md and "**Reactions:** Sam Bowman" in md
+    assert "first reported by **VentureBeat** (2025-05-22)" in md
+    assert "## This week" in md and "**Reactions:** Sam Bowman" in md
+    assert "[Business of Tech](" in md.split("**Read:**")[1].splitlines()[0]
     assert "Why it matters for MSPs" in md and "generated guidance" in md
     assert "Claude Opus 4" in md.split("Why it matters for MSPs")[1]
-    assert f"http://127.0.0.1:8001/stories/{CLAUDE_STORY}/brief" in md
     assert "**Tags:** whistleblowing-reporting" in md
     # the quote is verbatim, with speaker and outlet
     assert "“If it thinks you’re doing something egregiously immoral" in md
@@ -54,7 +54,7 @@ def test_ranking_and_also_noted(db, tmp_path):
     assert [s["id"] for s in d["stories"]] == [CLAUDE_STORY]
     assert [s["id"] for s in d["also"]] == ["s-lion-air-737-max"]
     assert d["stories"][0]["score"] > d["also"][0]["score"]
-    assert d["subject"].count(";") == 1     # one teaser per story, up to three
+    assert d["subject"].endswith("(+1 more)") and len(d["subject"]) < 80
 
 
 def test_email_safe_html(db, tmp_path):
@@ -97,9 +97,10 @@ def test_empty_week_is_short_and_honest(db, tmp_path):
     result = write_digest(db, "2024-W01", out_dir=str(tmp_path))
     assert result["n_stories"] == 0
     md = (tmp_path / "digest-2024-W01.md").read_text()
-    assert "No agent-safety stories were collected for 2024-W01" in md
+    assert "No stories were collected for 2024-W01" in md and "not published" in md
     assert len(md.split()) < 120
-    assert db["digests"].get("2024-W01")["n_stories"] == 0
+    assert "2024-W01" not in [r["week"] for r in db.query("select week from digests")]
+    assert "2024-W01" not in (tmp_path / "feed.atom").read_text()
 
 
 def test_bad_week_is_a_one_line_error(db, tmp_path):
@@ -145,3 +146,100 @@ def test_demo_actions_fit_stories_outside_the_msp_areas(demo_db):
     crashes = [s for s in outside if "physical-harm" in s["tags"]]
     assert crashes, [s["headline"] for s in outside]
     assert all("override" in s["actions"][0] for s in crashes)
+
+
+# --- issue 20: a digest an MSP owner can forward without re-checking it
+
+def test_links_go_to_the_original_reporting_and_catalog_links_only_when_configured(db, tmp_path, monkeypatch, capsys):
+    import pipeline.publish.digest as digest_module
+    monkeypatch.delenv("INCIDENTWIRE_CATALOG_URL", raising=False)
+    monkeypatch.setattr(digest_module, "_WARNED", set())
+    result = write_digest(db, "2025-W21", out_dir=str(tmp_path))
+    md = open(result["paths"]["markdown"]).read()
+    html = open(result["paths"]["html"]).read()
+    urls = re.findall(r"\]\((https?://[^)]+)\)", md)
+    doc_urls = {r["url"] for r in db.query("select url from documents")}
+    assert urls and set(urls) <= doc_urls, set(urls) - doc_urls      # every link is a source article
+    assert "127.0.0.1" not in md + html and "/stories/" not in md + html
+    assert set(re.findall(r'href="(https?://[^"]+)"', html)) <= doc_urls
+    write_digest(db, "2018-W45", out_dir=str(tmp_path))
+    assert capsys.readouterr().err.count("no public catalog URL") == 1  # warned once, not per week
+
+
+def test_agent_safety_leads_and_launches_go_to_also_noted(db):
+    db["stories"].insert({"id": "s-launch", "headline": "Introducing Mistral Code, our new agents for developers",
+                          "categories": json.dumps(["agent-autonomy"]), "first_week": "2025-W21"})
+    for k in range(4):   # more coverage than any story this week: still no safety finding
+        db["documents"].insert(doc_row(f"https://example.org/launch/{k}", "article", f"Outlet {k}",
+                                       "Introducing Mistral Code", "2025-05-21T09:00:00+00:00",
+                                       "Mistral launched Mistral Code, coding agents for developers.", "s-launch"))
+    d = build_digest(db, "2025-W21")
+    assert [s["id"] for s in d["stories"]] == [CLAUDE_STORY]
+    assert [s["id"] for s in d["also"]] == ["s-launch"]
+    assert d["stories"][0]["new"] is True
+    later = build_digest(db, "2025-W22")
+    assert later["stories"][0]["id"] == CLAUDE_STORY and later["stories"][0]["new"] is False
+    md_later = __import__("pipeline.publish.render", fromlist=["x"]).render_markdown(later)
+    assert "Continuing (first seen 2025-05-22)" in md_later
+
+
+def test_no_msp_angle_means_no_msp_block(db, tmp_path):
+    db["stories"].insert({"id": "s-council", "headline": "Introducing the Anthropic Economic Advisory Council",
+                          "categories": "[]"})
+    db["documents"].insert(doc_row("https://example.org/council", "blog", "Anthropic", "Economic Advisory Council",
+                                   "2025-05-21T09:00:00+00:00", "Anthropic named economists to a new advisory council.",
+                                   "s-council"))
+    d = build_digest(db, "2025-W21")
+    council = [s for s in d["stories"] + d["also"] if s["id"] == "s-council"][0]
+    assert council["actions"] == [] and council in d["also"]
+    md = open(write_digest(db, "2025-W21", out_dir=str(tmp_path))["paths"]["markdown"]).read()
+    assert md.count("Why it matters for MSPs**") == len([s for s in d["stories"] if s["actions"]]) == 1
+    assert "vendor's products" not in md
+
+
+def test_whistleblowing_story_gets_the_outbound_email_action_first(db):
+    s = build_digest(db, "2025-W21")["stories"][0]
+    assert s["actions"][0].startswith("Put outbound email, messaging and web requests from AI agents")
+    assert not any("rule or ruling" in a for a in s["actions"])
+
+
+def test_subject_is_short_with_one_lead_and_a_count_and_the_lede_is_no_quote_fragment(db):
+    for k in range(3):
+        db["stories"].insert({"id": f"s-extra-{k}", "headline": "A long headline about a crash " * 4,
+                              "categories": json.dumps(["physical-harm"])})
+        db["documents"].insert(doc_row(f"https://example.org/x/{k}", "article", "Example", "A crash",
+                                       "2025-05-21T09:00:00+00:00", "A robot arm crashed into a wall.", f"s-extra-{k}"))
+    d = build_digest(db, "2025-W21")
+    assert len(d["subject"]) <= 80 and d["subject"].endswith("(+3 more)") and ";" not in d["subject"]
+    for s in d["stories"]:
+        assert not re.search(r"[“\"][a-z]+[”\"] was in reference", s["overview"])
+
+
+def test_email_is_fluid_with_a_text_part_preheader_view_link_and_unsubscribe(db, tmp_path):
+    result = write_digest(db, "2025-W21", out_dir=str(tmp_path), base_url="https://news.example.net")
+    html = open(result["paths"]["html"]).read()
+    assert 'width="640"' not in html and "max-width:640px" in html.replace(" ", "")
+    assert 'class="preheader"' in html and "View in browser" in html and "Unsubscribe" in html
+    text = open(result["paths"]["text"]).read()
+    assert "<" not in text and "Claude" in text and "https://venturebeat.com/" in text
+
+
+def test_a_future_week_says_so_and_is_not_published(db, tmp_path):
+    import datetime
+    result = write_digest(db, "2025-W30", out_dir=str(tmp_path), today=datetime.date(2025, 6, 1))
+    assert result["published"] is False and result["status"] == "future"
+    md = open(result["paths"]["markdown"]).read()
+    assert "has not happened yet" in md
+    assert db["digests"].count == 0
+
+
+def test_a_snapshot_served_on_loopback_links_the_items_public_address(db, tmp_path):
+    row = doc_row("http://127.0.0.1:8765/wire/claude-note/", "article", "Example Wire", "A note on Claude Opus 4",
+                  "2025-05-23T09:00:00+00:00", "Claude Opus 4 tried to blackmail engineers in tests, the card says.",
+                  CLAUDE_STORY)
+    db["documents"].insert(dict(row, guid="https://wire.example.org/claude-note"))
+    md = open(write_digest(db, "2025-W21", out_dir=str(tmp_path))["paths"]["markdown"]).read()
+    assert "https://wire.example.org/claude-note" in md and "127.0.0.1" not in md
+    from pipeline.publish.story import public_url
+    assert public_url("http://127.0.0.1:8765/a", "urn:uuid:1") == "http://127.0.0.1:8765/a"   # no public guid
+    assert public_url("https://x.example/a", "https://y.example/b") == "https://x.example/a"   # public: kept

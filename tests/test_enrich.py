@@ -157,3 +157,27 @@ def test_enrich_is_incremental_and_follows_changes(tmp_path):
     db["documents"].update(vb_id, {"duplicate_of": 1})
     enrich.enrich_stories(db)
     assert db.execute("select count(*) from quotes where document_id = ?", [vb_id]).fetchone()[0] == 0
+
+
+def test_stories_with_two_sources_get_a_stored_summary_kept_in_the_search_index(tmp_path):
+    """Issue 20, point 11: stories.summary is written by enrich, for stories with two or more sources."""
+    from pipeline.enrich.story_summary import lead_excerpt
+    from tests.support.briefs import CLAUDE_STORY, LION_AIR_STORY, build_db
+
+    db = build_db(tmp_path / "t.db")
+    db["stories"].insert({"id": "s-one", "headline": "One source only"})
+    db["documents"].insert({"url": "https://example.org/one", "kind": "article", "publisher": "Solo",
+                            "title": "One source only", "text": "A single report of a thing that happened here.",
+                            "story_id": "s-one"})
+    enrich.enrich_stories(db)
+    summaries = {r["id"]: r["summary"] for r in db.query("select id, summary from stories")}
+    texts = "\n".join(r["text"] for r in db.query("select text from documents"))
+    for sid in (CLAUDE_STORY, LION_AIR_STORY):
+        assert summaries[sid] and 40 <= len(summaries[sid].split()) <= 90, summaries[sid]
+        for sentence in enrich.sentences(summaries[sid]):
+            assert sentence in texts
+    assert summaries["s-one"] is None
+    hits = [r["id"] for r in db.query("select s.id from stories_fts join stories s on s.rowid = stories_fts.rowid "
+                                      "where stories_fts match 'sensor'")]
+    assert LION_AIR_STORY in hits      # found by a word of its summary, not of its headline
+    assert lead_excerpt({"title": "T", "text": "T " + "word " * 80}).endswith(" …")

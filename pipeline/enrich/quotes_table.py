@@ -6,6 +6,7 @@ run only reads documents that changed since.
 import hashlib
 
 from pipeline.enrich.quotes import document_quotes
+from pipeline.enrich.story_summary import summarise_stories
 
 BATCH = 200     # documents per transaction: one commit per document is slow on big runs
 
@@ -22,7 +23,8 @@ _CHANGED = (" and (e.document_id is null or d.content_hash is null or e.content_
 
 
 def enrich_stories(db):
-    """Extract quotes for documents in stories whose text or story changed since last time; idempotent."""
+    """Extract quotes for documents in stories whose text or story changed since last time, and
+    re-summarise those stories (stories.summary); idempotent."""
     counts = {"quotes_documents": 0, "quotes_added": 0, "quotes_updated": 0, "quotes_removed": 0}
     state = "enriched" in db.table_names()
     seen_sql = "left join enriched e on e.document_id = d.id" if state else ""
@@ -39,6 +41,8 @@ def enrich_stories(db):
                 if state:
                     db.conn.execute("insert or replace into enriched (document_id, content_hash, story_id) values (?, ?, ?)",
                                [doc["id"], _text_key(doc), doc["story_id"]])
+    # the summaries of stories whose documents changed (all of them on a first run)
+    counts.update(summarise_stories(db, {d["story_id"] for d in todo} if state else None))
     # a document that became a syndicated copy, or left its story: its quotes go
     stale = list(db.query(
         "select q.id from quotes q join documents d on d.id = q.document_id "

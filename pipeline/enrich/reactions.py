@@ -2,6 +2,12 @@
 by a small labelled lexicon (not a model)."""
 import re
 
+# The word list's stance is printed only when it is right at least this often on labelled real
+# posts (bench/sets/stance-real-posts.jsonl, measured by `python -m bench.stance`). Measured:
+# 11 of 14 (79%), so no stance is printed; tests/test_brief.py keeps this flag in line with the bench.
+STANCE_MIN_ACCURACY = 0.9
+SHOW_STANCE = False
+
 AGAINST = re.compile(
     r"\b(?:crazy|insane|illegal|rat|ratting|snitch\w*|surveillance|never|dangerous|alarming|"
     r"creepy|scary|terrifying|stupid|stupidity|lost your minds|wtf|absurd|dystopian|unacceptable|"

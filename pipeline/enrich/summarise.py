@@ -27,6 +27,8 @@ DANGLING_RE = re.compile(r"(?:Hence|However|But|And|Also|So|Still|Yet|Instead|Me
 
 
 FIRST_PERSON_RE = re.compile(r"\b(?:I|me|my|we|us|our)\b")
+# a sentence about a word of someone's quote ('The “it” was in reference to …') makes no sense alone
+QUOTE_FRAGMENT_RE = re.compile(r"[“\"][a-z][a-z’']*(?: [a-z][a-z’']*)?[”\"]")
 
 
 def candidate_sentences(docs):
@@ -47,7 +49,7 @@ def candidate_sentences(docs):
                 continue
             if SKIP_RE.search(sent) or BOILERPLATE_RE.search(sent):
                 continue
-            if sent.lstrip()[:1] in "“\"":
+            if sent.lstrip()[:1] in "“\"" or QUOTE_FRAGMENT_RE.search(sent):
                 continue    # a quote is shown as a quote, with its speaker, not as summary
             out.append({"text": sent, "words": n, "document_id": doc.get("id"),
                         "publisher": doc.get("publisher") or doc.get("site") or "unknown",

@@ -11,10 +11,19 @@ import re
 
 from pipeline.enrich.sentences import word_count
 from pipeline.publish import llm as llm_hook, playbook
-from pipeline.publish.render import oneline, render_html, render_markdown
+from pipeline.publish.render import oneline, render_html, render_markdown, render_text
 from pipeline.publish.story import StoryError, catalog_url, first_report, outlet, quote_out, resolve_story, story_facts
 
 TOP_STORIES = 5
+SUBJECT_CHARS = 78
+# Agent safety first. A finding is a category that says something went wrong; "agent-autonomy" and
+# "policy-disclosure" alone only say what a story is about (a product launch about agents, a policy
+# post) and are no finding. Agent findings lead, other safety findings follow; a story with no
+# finding (a launch, a programme, general AI news) goes to "Also noted", whatever its coverage.
+AGENT_FINDINGS = {"whistleblowing-reporting", "deception-blackmail", "prompt-injection", "data-exposure",
+                  "security-vulnerability"}
+TOPICS_ONLY = {"agent-autonomy", "policy-disclosure"}
+_WARNED = set()
 MAX_REACTIONS = 3
 REACTION_WORDS = 30
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -26,7 +35,7 @@ class DigestError(ValueError):
 
 def week_bounds(week):
     """(monday, sunday) dates of an ISO week like 2025-W22; DigestError if malformed."""
-    m = WEEK_RE.match(week or "")
+    m = WEEK_RE.match((week or "").upper())
     if not m:
         raise DigestError(f"week {week!r} is not an ISO week like 2025-W22")
     try:
@@ -103,6 +112,29 @@ def lead_quote(quotes, terms):
     return max(ranked, key=score)
 
 
+def tier(categories):
+    """0: an AI agent safety finding; 1: another safety finding; 2: no finding (see AGENT_FINDINGS)."""
+    cats = set(categories or ())
+    return 0 if cats & AGENT_FINDINGS else 1 if cats - TOPICS_ONLY else 2
+
+
+def subject_line(week, lead, n_stories, limit=SUBJECT_CHARS):
+    """'incidentwire 2025-W22: <lead headline> (+7 more)', under `limit` characters."""
+    if lead is None:
+        return f"incidentwire {week}: no stories"
+    more = f" (+{n_stories - 1} more)" if n_stories > 1 else ""
+    head = f"incidentwire {week}: "
+    return head + _teaser(lead["headline"], limit - len(head) - len(more)) + more
+
+
+def warn_once(key, message):
+    """One warning a process on stderr (the digest is written once a week per run)."""
+    import sys
+    if key not in _WARNED:
+        _WARNED.add(key)
+        print(f"Warning: {message}", file=sys.stderr)
+
+
 def story_section(db, story_id, week, base_url=None):
     """One story of the digest as a dict for the templates."""
     facts = story_facts(db, story_id, base_url)
@@ -119,17 +151,21 @@ def story_section(db, story_id, week, base_url=None):
               if not quote or (r["document_id"], r["position"]) != (quote["document_id"], quote["position"])]
     reacts = reacts[:MAX_REACTIONS]
     actions = playbook.takeaways(facts["areas"], facts["specifics"], n=3, categories=facts["categories"])
+    first_day = min((d["published"][:10] for d in docs if d.get("published")), default=None)
     summary_llm, summary_model = llm_hook.rewrite("summary", facts["summary"], facts)
     actions_llm, actions_model = llm_hook.rewrite("msp", "\n".join(actions), facts)
     score, parts = rank_score(facts, week)
     return {
-        "id": story_id, "headline": headline, "first": first,
+        "id": story_id, "headline": headline, "first": first, "links": facts["links"],
+        "tier": tier(facts["categories"]),
+        "new": bool(first_day) and first_day >= week_bounds(week)[0].isoformat(), "first_day": first_day,
+        "overview": facts["overview"], "excerpt": facts["excerpt"],
         "summary": facts["summary"], "summary_words": word_count(facts["summary"]),
         "summary_outlets": sorted({s["publisher"] for s in facts["summary_sentences"]}),
         "summary_llm": summary_llm if summary_model else None, "llm_model": summary_model or actions_model,
         "quote": quote_out(quote) if quote else None,
         "more": more,
-        "reactions": [dict(quote_out(q), short=_short(q["text"]), stance=q["stance"], via=q["via"])
+        "reactions": [dict(quote_out(q), short=_short(q["text"]), via=q["via"])
                       for q in reacts],
         "tags": facts["categories"],
         "areas": [playbook.AREAS[a]["label"] for a in facts["areas"]],
@@ -139,25 +175,34 @@ def story_section(db, story_id, week, base_url=None):
     }
 
 
-def build_digest(db, week, base_url=None, top=TOP_STORIES):
-    """The digest's content as a dict (no files written)."""
+def build_digest(db, week, base_url=None, top=TOP_STORIES, today=None):
+    """The digest's content as a dict (no files written). Agent safety stories lead; stories with no
+    safety finding go to "Also noted"; `status` says whether the week can be published."""
     monday, sunday = week_bounds(week)
+    week = week.upper()
+    today = today or datetime.date.today()
     sections = []
     for sid in week_story_ids(db, week):
         try:
             sections.append(story_section(db, sid, week, base_url))
         except StoryError:
             continue
-    sections.sort(key=lambda s: (-s["score"], s["id"]))
-    main, also = sections[:top], sections[top:]
-    teasers = [_teaser(s["headline"]) for s in sections[:3]]
-    subject = f"incidentwire {week}: " + ("; ".join(teasers) if teasers else "no new agent-safety stories")
+    sections.sort(key=lambda s: (s["tier"], -s["score"], s["id"]))
+    main = [s for s in sections if s["tier"] < 2][:top]
+    also = [s for s in sections if s not in main]
     outlets = sorted({o for s in sections for o in ([s["first"]["outlet"]] if s["first"] else []) + s["more"]})
     base = catalog_url(base_url)
+    if not base:
+        warn_once("catalog", "no public catalog URL (set INCIDENTWIRE_CATALOG_URL): the digest links the "
+                             "original reporting only, with no story or brief links")
+    status = "future" if monday > today else "empty" if not sections else "ok"
     return {
-        "week": week, "monday": monday.isoformat(), "sunday": sunday.isoformat(), "subject": subject,
+        "week": week, "monday": monday.isoformat(), "sunday": sunday.isoformat(),
+        "subject": subject_line(week, (main or also or [None])[0], len(sections)), "status": status,
         "stories": main, "also": also, "n_stories": len(sections), "outlets": outlets,
-        "catalog_url": base, "llm_enabled": llm_hook.enabled(),
+        "n_new": sum(1 for s in sections if s["new"]),
+        "catalog_url": base, "view_url": f"{base}/incidentwire/digests/{week}" if base else None,
+        "llm_enabled": llm_hook.enabled(),
     }
 
 
@@ -179,7 +224,7 @@ def write_feed(db, out_dir, base_url=None):
     fg.id("tag:incidentwire,2025:digests")
     fg.title("incidentwire weekly MSP digest")
     fg.subtitle("AI agent safety incidents, and what they mean for managed-service providers")
-    fg.link(href=base, rel="alternate")
+    fg.link(href=base or "https://github.com/incidentwire", rel="alternate")
     fg.language("en")
     fg.generator("incidentwire")
     updated = max((r["generated_at"] for r in rows), default="2025-01-01T00:00:00+00:00")
@@ -196,18 +241,26 @@ def write_feed(db, out_dir, base_url=None):
     return str(path)
 
 
-def write_digest(db, week, out_dir="digests", base_url=None):
-    """Write digest-WEEK.md/.html, refresh feed.atom and upsert the `digests` row; idempotent."""
-    digest = build_digest(db, week, base_url)
-    markdown = render_markdown(digest)
-    html = render_html(digest)
+def write_digest(db, week, out_dir="digests", base_url=None, today=None):
+    """Write digest-WEEK.md/.html/.txt, refresh feed.atom and upsert the `digests` row; idempotent.
+    A week in the future or with no stories is written (it says so) but never published: no row,
+    so no feed entry."""
+    week_bounds(week)
+    week = week.upper()
+    digest = build_digest(db, week, base_url, today=today)
+    markdown, html, text = render_markdown(digest), render_html(digest), render_text(digest)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md_path, html_path = out / f"digest-{week}.md", out / f"digest-{week}.html"
-    _write_if_changed(md_path, markdown)
-    _write_if_changed(html_path, html)
+    md_path, html_path, txt_path = out / f"digest-{week}.md", out / f"digest-{week}.html", out / f"digest-{week}.txt"
+    for path, body in ((md_path, markdown), (html_path, html), (txt_path, text)):
+        _write_if_changed(path, body)
     old = list(db.query("select markdown, html, generated_at, title, n_stories from digests where week = ?", [week]))
     unchanged = old and old[0]["markdown"] == markdown and old[0]["html"] == html and old[0]["title"] == digest["subject"]
+    if digest["status"] != "ok":
+        unchanged = True
+        if old:
+            with db.conn:
+                db.conn.execute("delete from digests where week = ?", [week])
     if not unchanged:
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         with db.conn:
@@ -215,5 +268,5 @@ def write_digest(db, week, out_dir="digests", base_url=None):
                                   "generated_at": now, "n_stories": digest["n_stories"]}, pk="week")
     feed = write_feed(db, out, base_url)
     return {"week": week, "n_stories": digest["n_stories"], "subject": digest["subject"],
-            "paths": {"markdown": str(md_path), "html": str(html_path), "feed": feed},
-            "changed": not unchanged}
+            "paths": {"markdown": str(md_path), "html": str(html_path), "text": str(txt_path), "feed": feed},
+            "changed": not unchanged, "published": digest["status"] == "ok", "status": digest["status"]}

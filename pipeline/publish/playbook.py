@@ -32,7 +32,7 @@ PLAYBOOK = {
         "Tell clients plainly what an AI tool could disclose, and get written sign-off before enabling it on sensitive systems.",
     ],
     "security": [
-        "Patch or disable the affected {vendor} tooling on managed endpoints and check logs for misuse since the disclosure.",
+        "If clients run tooling from {vendor} that the disclosure names, patch or disable it on managed endpoints and check logs for misuse since then.",
         "Treat every document, web page and email an agent reads as untrusted input; strip tool access from agents that process outside content.",
         "Rotate credentials and API keys that agents with {permission} could reach.",
     ],
@@ -53,7 +53,7 @@ PLAYBOOK = {
 OTHER = {
     "physical-harm": [
         "List where clients let automation act in the physical world (vehicles, machinery, building or medical systems) and confirm a person can override it.",
-        "Ask which clients run {vendor} systems in this role, and who at each client acts on its safety updates and recalls.",
+        "Ask which clients run systems from {vendor} in this role, and who at each client acts on their safety updates and recalls.",
         "Add the failure to the client risk register with its owner, and the fallback when the automation is switched off.",
     ],
     "bias-discrimination": [
@@ -67,11 +67,6 @@ OTHER = {
         "Tell clients what the tool can produce before it faces their customers, and get sign-off.",
     ],
 }
-GENERAL = [  # no category known: a lab's announcement as often as an incident
-    "Note whether any client uses {vendor}'s products in the way this story describes, and who at the client owns that use.",
-    "Record it in the client AI register: what the system does, what it can reach, and where a person checks it.",
-    "Raise it at the next client review if it changes what you recommend or support.",
-]
 
 # Ordered by how specific they are: the first phrase found in the story's text wins, named as a
 # permission an agent can hold.
@@ -88,14 +83,16 @@ PERMISSIONS = [
 PERMISSION_RE = re.compile("|".join(f"(?:{p})" for p, _name in PERMISSIONS), re.I)
 ENTITY_SCAN_CHARS = 20000
 FALLBACKS = {"model": "any AI model", "vendor": "the vendor", "permission": "tool access (shell, email, files)"}
-REGULATION_RE = re.compile(r"\bregulat|\bAI Act\b|\blegislat|\blaw\b|\bbill\b|executive order|\bcompliance\b", re.I)
+# Actions that a category needs first, whatever the area order: a model that emails outsiders on its
+# own calls for the outbound-email control before anything else.
+FIRST_ACTIONS = {"whistleblowing-reporting": PLAYBOOK["agent-permissions"][1]}
 
 
 def msp_areas(categories, text=""):
-    """The MSP areas a story touches, in playbook order, from its category slugs (and text for regulation)."""
+    """The MSP areas a story touches, in playbook order, from its category slugs (whole-word rules in
+    pipeline.stories.categories; `text` is accepted for callers and not read: a word in passing is
+    not an MSP angle)."""
     slugs = set(categories or [])
-    if text and REGULATION_RE.search(text):
-        slugs.add("regulation")
     return [area for area, spec in AREAS.items() if spec["slugs"] & slugs]
 
 
@@ -137,10 +134,13 @@ def story_specifics(db, story_id, text):
 
 def takeaways(areas, specifics, n=3, categories=()):
     """`n` actions, one per area in turn, filled with the story's specifics. A story outside the
-    MSP areas gets the actions for its other categories, else general ones (never a system card
-    for a car crash)."""
-    lists = ([PLAYBOOK[a] for a in areas] or [OTHER[c] for c in dict.fromkeys(categories or ()) if c in OTHER]
-             or [GENERAL])
+    MSP areas gets the actions for its other categories; a story with no MSP angle gets none
+    (never filler, never a system card for a car crash)."""
+    lists = [PLAYBOOK[a] for a in areas] or [OTHER[c] for c in dict.fromkeys(categories or ()) if c in OTHER]
+    if not lists:
+        return []
+    first = [FIRST_ACTIONS[c] for c in dict.fromkeys(categories or ()) if c in FIRST_ACTIONS]
+    lists = [first] + [[a for a in actions if a not in first] for actions in lists] if first else lists
     out = []
     for k in range(max(len(x) for x in lists)):
         for actions in lists:

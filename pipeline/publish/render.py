@@ -43,6 +43,11 @@ def render_markdown(digest):
     return tidy_markdown(template_env(markdown=True).get_template("digest.md.j2").render(d=digest))
 
 
+def render_text(digest):
+    """The digest as plain text, the email's text/plain part (digests/templates/digest.txt.j2)."""
+    return tidy_markdown(template_env(markdown=True).get_template("digest.txt.j2").render(d=digest))
+
+
 def render_html(digest):
     """Email-safe HTML: autoescaped, CSS inlined into style attributes, table layout, no external assets."""
     import css_inline

@@ -5,7 +5,8 @@ by one rule:
 
 - documents: the story's documents (and any still filed under an id redirected to it),
   syndicated copies left out, oldest first, undated last, ties by id. `url` is the canonical
-  URL, the stable public one (`fetched_url` is where it was fetched).
+  URL, the stable public one (`fetched_url` is where it was fetched); a URL on this machine (a
+  snapshot served on loopback) gives way to the feed's public guid (`public_url`).
 - copies: each document's syndicated copies ("also published at"), in the same order, each
   with the URL it was published at.
 - quotes: the `quotes` table's rows for those documents (written by enrich), in document order
@@ -21,11 +22,10 @@ MSP areas, catalog links).
 import os
 import re
 
-from pipeline.enrich import summarise
+from pipeline.enrich.story_summary import story_overview
 from pipeline.enrich.reactions import pick_reactions
 from pipeline.publish import playbook
 
-DEFAULT_CATALOG_URL = "http://127.0.0.1:8001"
 DOCUMENT_ORDER = "coalesce(published, '9999'), id"      # oldest first, undated last
 STOP = set("""a an the and or but of to in on for with at by from as is are was were be been it its this that
 these those will would can could should may might has have had not no yes about into over after before
@@ -74,14 +74,29 @@ def resolve_story(db, story_id):
     return None
 
 
+LOCAL_HOST_RE = re.compile(r"^https?://(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::\d+)?/", re.I)
+
+
+def public_url(url, guid=None):
+    """The address a reader can open: the URL, unless it is on this machine (a snapshot served on
+    loopback, as in the demo) and the feed's guid is a public http(s) address of the same item."""
+    if url and LOCAL_HOST_RE.match(url) and guid and guid.lower().startswith(("http://", "https://")) \
+            and not LOCAL_HOST_RE.match(guid):
+        return guid
+    return url
+
+
 def story_documents(db, story_id):
     """The story's documents in reading order (see the module docstring); copies left out."""
     # "+duplicate_of": SQLite searches by story_id instead of walking every original
-    return rows(db, (
-        "select id, coalesce(canonical_url, url) as url, url as fetched_url, kind, publisher, site, title, "
+    docs = rows(db, (
+        "select id, coalesce(canonical_url, url) as url, url as fetched_url, guid, kind, publisher, site, title, "
         "author, published, text, extra, word_count, story_id, duplicate_of from documents "
         "where (story_id = :id or story_id in (select old_id from story_redirects where new_id = :id)) "
         f"and +duplicate_of is null order by {DOCUMENT_ORDER}"), {"id": story_id})
+    for d in docs:
+        d["url"] = public_url(d["url"], d.pop("guid"))
+    return docs
 
 
 def story_copies(db, documents):
@@ -165,8 +180,28 @@ def read_story(db, story_id):
 # ---------------------------------------------------------------- what the brief and the digest derive
 
 def catalog_url(base_url=None):
-    """The catalog base URL: argument, then $INCIDENTWIRE_CATALOG_URL, then the local default."""
-    return (base_url or os.environ.get("INCIDENTWIRE_CATALOG_URL") or DEFAULT_CATALOG_URL).rstrip("/")
+    """The public catalog base URL: argument, then $INCIDENTWIRE_CATALOG_URL; None when neither is set
+    (a link to a catalog on someone's own machine is no use to a reader, so none is printed)."""
+    return (base_url or os.environ.get("INCIDENTWIRE_CATALOG_URL") or "").rstrip("/") or None
+
+
+def catalog_links(story_id, base_url=None):
+    """{story, brief, catalog} URLs on the public catalog, or {} when none is configured."""
+    base = catalog_url(base_url)
+    if not base:
+        return {}
+    return {"story": f"{base}/stories/{story_id}", "brief": f"{base}/stories/{story_id}/brief", "catalog": base}
+
+
+def article_links(documents, limit=6):
+    """The original reporting to link: one article per outlet (its earliest), posts left out."""
+    out, seen = [], set()
+    for d in documents:
+        if d.get("kind") == "social" or not d.get("url") or outlet(d) in seen:
+            continue
+        seen.add(outlet(d))
+        out.append({"outlet": outlet(d), "url": d["url"], "title": d.get("title"), "date": day(d.get("published"))})
+    return out[:limit]
 
 
 def story_terms(story, docs):
@@ -193,13 +228,14 @@ def story_facts(db, story_id, base_url=None):
     # summaries come from reporting; a story of social posts alone has its posts as quotes instead
     articles = [d for d in docs if d.get("kind") != "social"]
     titles = " ".join([story.get("headline") or ""] + [d.get("title") or "" for d in articles or docs])
-    summary, summary_sents = summarise.summarise(articles, title_text=titles)
+    overview = story_overview(docs, story.get("headline"), facts["lead"])
+    summary, summary_sents = " ".join(s["text"] for s in overview["sentences"]), overview["sentences"]
     categories = story_categories(story, articles or docs)
     all_text = "\n".join(d.get("text") or "" for d in docs)
-    base = catalog_url(base_url)
     return dict(
         facts, docs=docs, articles=articles, terms=story_terms(story, docs), titles=titles,
         summary=summary, summary_sentences=summary_sents, categories=categories,
+        overview=overview["summary"], excerpt=overview["excerpt"],
         areas=playbook.msp_areas(categories, all_text), specifics=playbook.story_specifics(db, story_id, all_text),
-        urls={"story": f"{base}/stories/{story_id}", "brief": f"{base}/stories/{story_id}/brief", "catalog": base},
+        urls=catalog_links(story_id, base_url), links=article_links(docs),
     )
