@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+
+from db.connection import open_db
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -78,6 +80,7 @@ def test_loads_in_one_line_of_sqlite_utils(exported, tmp_path):
 
 def test_a_file_in_the_way_is_a_one_line_error(tmp_path):
     (tmp_path / "taken").write_text("x")
+    open_db(tmp_path / "t.db").close()
     result = CliRunner().invoke(cli, ["export", str(tmp_path / "taken"), "--db", str(tmp_path / "t.db")])
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0 and "not a folder" in result.stderr
