@@ -12,7 +12,8 @@ import re
 from pipeline.enrich.sentences import word_count
 from pipeline.publish import llm as llm_hook, playbook
 from pipeline.publish.render import oneline, render_html, render_markdown, render_text
-from pipeline.publish.story import StoryError, catalog_url, first_report, outlet, quote_out, resolve_story, story_facts
+from pipeline.publish.story import (StoryError, catalog_links, catalog_url, first_report, outlet, quote_out, read_story,
+                                   resolve_story, story_categories, story_facts)
 
 TOP_STORIES = 5
 SUBJECT_CHARS = 78
@@ -135,30 +136,45 @@ def warn_once(key, message):
         print(f"Warning: {message}", file=sys.stderr)
 
 
-def story_section(db, story_id, week, base_url=None):
-    """One story of the digest as a dict for the templates."""
-    facts = story_facts(db, story_id, base_url)
-    story, docs = facts["story"], facts["docs"]
-    headline = story.get("headline") or docs[0].get("title") or story_id
+def story_line(db, story_id, week, base_url=None):
+    """What ranks a story and lists it under "Also noted": read without summarising (cheap), so
+    a week of hundreds of stories costs little; only the stories shown in full get story_section."""
+    facts = read_story(db, story_id)
+    story, docs = facts["story"], facts["documents"]
+    if not docs:
+        raise StoryError(f"story {story_id!r} has no documents")
+    categories = story_categories(story, [d for d in docs if d.get("kind") != "social"] or docs)
     first = first_report(facts["lead"])
-    quote = lead_quote(facts["quotes"], facts["terms"])
     more = []
     for d in docs:
         name = outlet(d)
         if d.get("kind") != "social" and name not in more and (not first or name != first["outlet"]):
             more.append(name)
+    first_day = min((d["published"][:10] for d in docs if d.get("published")), default=None)
+    score, parts = rank_score({"docs": docs, "areas": playbook.msp_areas(categories)}, week)
+    return {
+        "id": story_id, "headline": story.get("headline") or docs[0].get("title") or story_id,
+        "first": first, "more": more, "tier": tier(categories), "tags": categories,
+        "new": bool(first_day) and first_day >= week_bounds(week)[0].isoformat(), "first_day": first_day,
+        "urls": catalog_links(story_id, base_url), "score": round(score, 3), "rank_parts": parts,
+        "n_sources": len({outlet(d) for d in docs}),
+    }
+
+
+def story_section(db, story_id, week, base_url=None):
+    """One story of the digest shown in full, as a dict for the templates."""
+    facts = story_facts(db, story_id, base_url)
+    line = story_line(db, story_id, week, base_url)
+    first, more = line["first"], line["more"]
+    quote = lead_quote(facts["quotes"], facts["terms"])
     reacts = [r for r in facts["reactions"]
               if not quote or (r["document_id"], r["position"]) != (quote["document_id"], quote["position"])]
     reacts = reacts[:MAX_REACTIONS]
     actions = playbook.takeaways(facts["areas"], facts["specifics"], n=3, categories=facts["categories"])
-    first_day = min((d["published"][:10] for d in docs if d.get("published")), default=None)
     summary_llm, summary_model = llm_hook.rewrite("summary", facts["summary"], facts)
     actions_llm, actions_model = llm_hook.rewrite("msp", "\n".join(actions), facts)
-    score, parts = rank_score(facts, week)
-    return {
-        "id": story_id, "headline": headline, "first": first, "links": facts["links"],
-        "tier": tier(facts["categories"]),
-        "new": bool(first_day) and first_day >= week_bounds(week)[0].isoformat(), "first_day": first_day,
+    return dict(
+        line, links=facts["links"], **{
         "overview": facts["overview"], "excerpt": facts["excerpt"],
         "summary": facts["summary"], "summary_words": word_count(facts["summary"]),
         "summary_outlets": sorted({s["publisher"] for s in facts["summary_sentences"]}),
@@ -170,9 +186,7 @@ def story_section(db, story_id, week, base_url=None):
         "tags": facts["categories"],
         "areas": [playbook.AREAS[a]["label"] for a in facts["areas"]],
         "actions": actions, "actions_llm": actions_llm if actions_model else None,
-        "urls": facts["urls"], "score": round(score, 3), "rank_parts": parts,
-        "n_sources": len({outlet(d) for d in docs}),
-    }
+        "urls": facts["urls"]})
 
 
 def build_digest(db, week, base_url=None, top=TOP_STORIES, today=None):
@@ -184,12 +198,16 @@ def build_digest(db, week, base_url=None, top=TOP_STORIES, today=None):
     sections = []
     for sid in week_story_ids(db, week):
         try:
-            sections.append(story_section(db, sid, week, base_url))
+            sections.append(story_line(db, sid, week, base_url))
         except StoryError:
             continue
     sections.sort(key=lambda s: (s["tier"], -s["score"], s["id"]))
     main = [s for s in sections if s["tier"] < 2][:top]
     also = [s for s in sections if s not in main]
+    # only what is shown in full is summarised (the lede reads also[0] when nothing leads)
+    main = [story_section(db, s["id"], week, base_url) for s in main]
+    if not main and also:
+        also[0] = story_section(db, also[0]["id"], week, base_url)
     outlets = sorted({o for s in sections for o in ([s["first"]["outlet"]] if s["first"] else []) + s["more"]})
     base = catalog_url(base_url)
     if not base:
