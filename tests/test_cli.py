@@ -200,3 +200,23 @@ def test_crawl_shows_progress_and_one_line_for_a_dead_url(tmp_path):
     assert "crawl: 1/1 sources done, 0 documents stored" in lines
     dead = [line for line in lines if line.startswith("crawl: dead: ")]
     assert len(dead) == 1 and "refused" in dead[0].lower()
+
+
+def test_a_dead_source_is_one_line_per_error_and_no_traceback(tmp_path):
+    """Issue #20, point 18: a refused connection is reported in lines, never Scrapy's traceback."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:   # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[settings]\n[[source]]\nname = "dead"\nkind = "feed"\n'
+                      f'url = "http://127.0.0.1:{port}/feed.xml"\npublisher = "Dead"\nallow_private = true\n')
+    code = "import sys; from pipeline.cli import cli; sys.argv[0] = 'incidentwire'; cli()"
+    out = subprocess.run([sys.executable, "-c", code, "crawl", "--db", str(tmp_path / "t.db"), "--config", str(config)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and "  File " not in out.stderr
+    assert any(line.startswith("crawl: dead: ") and "refused" in line for line in out.stderr.splitlines())

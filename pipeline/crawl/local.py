@@ -122,6 +122,7 @@ def run_spiders(db_path, jobs, settings, run_id):
     process = CrawlerProcess({**with_recorder(settings), "LOG_INSTALL_ROOT_HANDLER": True})
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
     logging.getLogger("twisted").addFilter(_drop_close_race)
+    _log_failures_in_one_line()
     recording = Recording(db, db_path, run_id, [job["source"]["name"] for job in jobs], process.stop)
     hosts = collections.Counter(urllib.parse.urlsplit(job["source"]["url"]).hostname for job in jobs)
     _load_robots(db)
@@ -145,6 +146,30 @@ def _add_crawler(process, job, hosts, settings, recording):
     crawler = process.create_crawler(cls)
     recording.attach(crawler)
     process.crawl(crawler, source=job["source"], state=job["state"], known=job["known"])
+
+
+def _log_failures_in_one_line():
+    """Every Scrapy record made in this (crawl-only) process goes through _one_line: a filter on
+    the root handler would be lost, as Scrapy installs a new handler for each crawler."""
+    make = logging.getLogRecordFactory()
+
+    def one_line_factory(*args, **kwargs):
+        record = make(*args, **kwargs)
+        _one_line(record)
+        return record
+
+    logging.setLogRecordFactory(one_line_factory)
+
+
+def _one_line(record):
+    """A failed request is one line with its error, not Scrapy's traceback (the run names the source too)."""
+    if record.exc_info and record.exc_info[1] is not None and record.name.startswith("scrapy"):
+        exc = record.exc_info[1]
+        msg = record.getMessage()
+        record.msg = f"{msg} ({type(exc).__name__})" if str(exc) in msg else f"{msg}: {type(exc).__name__}: {exc}"
+        record.args = ()
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 def _drop_close_race(record):
