@@ -12,7 +12,7 @@ import re
 import lxml.html
 
 from spiders.base import SourceSpider, guarded
-from spiders.extract import html_to_text, iso_utc, plain_title
+from spiders.extract import html_to_text, iso_utc
 from spiders.feed import feed_entries
 
 

@@ -166,7 +166,6 @@ def speaker_after(text, close, people):
         for s, e, name in candidates(scope):
             if not _valid_speaker(name, people, next_to_verb=True):
                 return None
-            abs_s = after_start + m.end() + s
             abs_e = after_start + m.end() + e
             between = scope[:s]
             if between.strip() and not DESCRIPTOR_RE.fullmatch(between.strip()):

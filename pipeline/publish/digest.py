@@ -136,10 +136,10 @@ def warn_once(key, message):
         print(f"Warning: {message}", file=sys.stderr)
 
 
-def story_line(db, story_id, week, base_url=None):
+def story_line(db, story_id, week, base_url=None, facts=None):
     """What ranks a story and lists it under "Also noted": read without summarising (cheap), so
     a week of hundreds of stories costs little; only the stories shown in full get story_section."""
-    facts = read_story(db, story_id)
+    facts = facts or read_story(db, story_id)
     story, docs = facts["story"], facts["documents"]
     if not docs:
         raise StoryError(f"story {story_id!r} has no documents")
@@ -164,8 +164,7 @@ def story_line(db, story_id, week, base_url=None):
 def story_section(db, story_id, week, base_url=None):
     """One story of the digest shown in full, as a dict for the templates."""
     facts = story_facts(db, story_id, base_url)
-    line = story_line(db, story_id, week, base_url)
-    first, more = line["first"], line["more"]
+    line = story_line(db, story_id, week, base_url, facts)
     quote = lead_quote(facts["quotes"], facts["terms"])
     reacts = [r for r in facts["reactions"]
               if not quote or (r["document_id"], r["position"]) != (quote["document_id"], quote["position"])]
@@ -180,7 +179,6 @@ def story_section(db, story_id, week, base_url=None):
         "summary_outlets": sorted({s["publisher"] for s in facts["summary_sentences"]}),
         "summary_llm": summary_llm if summary_model else None, "llm_model": summary_model or actions_model,
         "quote": quote_out(quote) if quote else None,
-        "more": more,
         "reactions": [dict(quote_out(q), short=_short(q["text"]), via=q["via"])
                       for q in reacts],
         "tags": facts["categories"],
