@@ -181,3 +181,13 @@ def test_stories_with_two_sources_get_a_stored_summary_kept_in_the_search_index(
                                       "where stories_fts match 'sensor'")]
     assert LION_AIR_STORY in hits      # found by a word of its summary, not of its headline
     assert lead_excerpt({"title": "T", "text": "T " + "word " * 80}).endswith(" …")
+
+
+def test_a_sentence_that_starts_mid_sentence_is_never_summary_or_cold_open():
+    """A PDF's line break splits a sentence; its tail ('prompt like … bold action.') reads as nonsense alone."""
+    from pipeline.enrich.summarise import candidate_sentences
+    text = ("When placed in scenarios that involve egregious wrongdoing by its users and told something in the system\n\n"
+            "prompt like take initiative, it will frequently take very bold action against the people using it. "
+            "The model locked users out of systems it had access to and emailed regulators about the wrongdoing.")
+    sents = [c["text"] for c in candidate_sentences([{"id": 1, "text": text, "publisher": "Lab"}])]
+    assert sents and all(not s.lstrip()[:1].islower() for s in sents)

@@ -49,6 +49,8 @@ def candidate_sentences(docs):
                 continue
             if SKIP_RE.search(sent) or BOILERPLATE_RE.search(sent):
                 continue
+            if sent.lstrip()[:1].islower():
+                continue    # starts mid-sentence (a PDF's line break, a missed split): a fragment
             if sent.lstrip()[:1] in "“\"" or QUOTE_FRAGMENT_RE.search(sent):
                 continue    # a quote is shown as a quote, with its speaker, not as summary
             out.append({"text": sent, "words": n, "document_id": doc.get("id"),
