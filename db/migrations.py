@@ -196,6 +196,32 @@ def m121_deliveries(db):
     db["deliveries"].create_index(["kind", "key", "recipient_hash"])
 
 
+@migrations()
+def m227_primary_sources(db):
+    """Each story's primary sources, the passages its coverage draws on, and claim checks (issue 22).
+
+    Written by `process` (pipeline.enrich.primary_table): `primary_sources` says which documents
+    and why, `source_passages` the stretches of them the coverage shares, `claim_flags` every
+    number and quote a document attributes to a primary source, found (1) or not (0).
+    `primary_checked` keeps a digest of each story's documents: unchanged stories are not re-read.
+    """
+    db["primary_sources"].create({"story_id": str, "document_id": int, "why": str, "comparable": int,
+                                  "partial": int},
+                                 pk=("story_id", "document_id"))
+    db["source_passages"].create(
+        {"id": int, "story_id": str, "source_document_id": int, "position": int, "passage": str, "start": int,
+         "end": int, "anchor": str, "matched_by": str, "covered_by": str, "covered_by_count": int},
+        pk="id", foreign_keys=[("source_document_id", "documents", "id")])
+    db["source_passages"].create_index(["story_id"])
+    db["claim_flags"].create(
+        {"id": str, "document_id": int, "story_id": str, "sentence": str, "claim": str, "kind": str, "found": int,
+         "source_document_id": int, "position": int, "first_seen": str},
+        pk="id", foreign_keys=[("document_id", "documents", "id")])
+    db["claim_flags"].create_index(["story_id"])
+    db["claim_flags"].create_index(["found", "first_seen"])
+    db["primary_checked"].create({"story_id": str, "key": str}, pk="story_id")
+
+
 def migrate(db):
     """Apply every migration not yet recorded; return the names applied."""
     with db.atomic():

@@ -27,6 +27,7 @@ def process_documents(db, model=None, stats=None):
     documents/s of embedding and of assignment are recorded in it (see assign_stories)."""
     from pipeline.stories.embed import embed_documents
     from pipeline.enrich.quotes_table import enrich_stories
+    from pipeline.enrich.primary_table import check_stories
     from pipeline.stories.assign import assign_stories
 
     run_id = start_run(db, "process")
@@ -35,6 +36,7 @@ def process_documents(db, model=None, stats=None):
         counts["embedded"] = embed_documents(db, model_name=model, stats=stats)
         counts.update(assign_stories(db, model_name=model, stats=stats))
         counts.update(enrich_stories(db))
+        counts.update(check_stories(db))     # primary sources, passages, claim checks (issue 22)
     except Exception as e:
         finish_run(db, run_id, counts, [f"{type(e).__name__}: {e}"])
         raise

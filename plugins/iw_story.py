@@ -108,6 +108,7 @@ def load_story(conn, story_id):
         "quotes_shown": [dict(q, link=http_url(q["url"])) for q in quotes],
         "reactions_shown": [dict(r, link=http_url(r["url"])) for r in reactions],
         "related": related_stories(conn, story),
+        "primary": model["primary"],    # primary sources, passages, claims not found (issue 22)
     }
 
 

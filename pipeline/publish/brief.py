@@ -16,8 +16,8 @@ from pipeline.enrich.reactions import SHOW_STANCE
 from pipeline.enrich.sentences import BOILERPLATE_RE, sentence_spans, word_count
 from pipeline.publish import llm as llm_hook, playbook
 from pipeline.publish.render import render_brief_markdown  # noqa: F401  (callers import it from here)
-from pipeline.publish.story import (StoryError, day, first_report, outlet, quote_out, resolve_story,
-                                    story_facts, verified)
+from pipeline.publish.story import (StoryError, day, first_report, outlet, passage_link, quote_out,
+                                    resolve_story, story_facts, verified)
 
 MAX_KEY_QUOTES = 8
 MAX_NUMBERS = 6
@@ -179,6 +179,26 @@ def cold_open_note(opener, articles, docs, lead):
     return None
 
 
+def brief_primary(primary, urls):
+    """'What the source says' for the brief: each primary source with its passages, each passage
+    linked at the source (a text fragment) or, when the source has no public address, in the
+    public catalog's record of it; and the claims not found, per outlet."""
+    catalog = urls.get("catalog")
+    sources = []
+    for s in primary["sources"]:
+        record = f"{catalog}/incidentwire/documents/{s['document_id']}" if catalog else None
+        passages = [{"text": p["passage"], "outlets": p["covered_by_outlets"], "matched_by": p["matched_by"],
+                     "link": p["link"] or (record + p["anchor"] if record else None)} for p in s["passages"]]
+        sources.append({k: s[k] for k in ("document_id", "title", "why_text", "outlet", "date", "url", "partial",
+                                           "comparable", "words")} | {"record": record, "passages": passages,
+                                                        "url": s["url"] if passage_link(s["url"], "") else None})
+    not_found = [{"outlet": g["outlet"], "flags": [{k: f[k] for k in ("claim", "kind", "sentence", "url", "date",
+                                                                       "source_title", "source_partial")}
+                                                    for f in g["flags"]]} for g in primary["not_found"]]
+    return {"sources": sources, "claims_checked": primary["claims_checked"], "claims_found": primary["claims_found"],
+            "not_found": not_found}
+
+
 def slugify(text):
     slug = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
     return slug[:60].rstrip("-") or "story"
@@ -207,6 +227,7 @@ def build_brief(db, story_id, base_url=None):
         "summary": facts["summary"],
         "summary_sentences": [{"text": s["text"], "outlet": s["publisher"], "url": s["url"],
                                "document_id": s["document_id"]} for s in facts["summary_sentences"]],
+        "primary": brief_primary(facts["primary"], facts["urls"]),
         "timeline": timeline(docs, lead),
         "key_quotes": [quote_out(q) for q in key_quotes(facts["quotes"], facts["terms"])],
         "numbers": [{"value": n["value"], "counts": n["counts"], "sentence": n["sentence"], "outlet": n["outlet"], "url": n["url"],

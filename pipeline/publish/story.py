@@ -15,6 +15,10 @@ by one rule:
   document that is not a social post, else the first document.
 - reactions: social posts, or people quoted reacting in the coverage (enrich.reactions).
 - sources: one line a document, in document order.
+- primary: the story's primary sources (a system card, a paper, a filing, an advisory, the maker's
+  own post), the passages of each that the coverage draws on, and the claims the coverage
+  attributes to them that were not found in them, per outlet (enrich.primary_table wrote them;
+  only verbatim passages and sentences are shown).
 
 `story_facts` adds what the brief and the digest derive from it (summary, terms, categories,
 MSP areas, catalog links).
@@ -174,7 +178,7 @@ def read_story(db, story_id):
     quotes = story_quotes(db, documents)
     return {"story": story, "documents": documents, "copies": story_copies(db, documents), "quotes": quotes,
             "lead": lead_document(story, documents), "reactions": pick_reactions(quotes),
-            "sources": sources(documents)}
+            "sources": sources(documents), "primary": story_primary(db, story_id, documents)}
 
 
 # ---------------------------------------------------------------- what the brief and the digest derive
@@ -239,3 +243,87 @@ def story_facts(db, story_id, base_url=None):
         areas=playbook.msp_areas(categories, all_text), specifics=playbook.story_specifics(db, story_id, all_text),
         urls=catalog_links(story_id, base_url), links=article_links(docs),
     )
+
+
+# ---------------------------------------------------------------- primary sources and claim checks (issue 22)
+
+WHY_TEXT = {"system card": "the maker's system card", "paper": "the paper itself", "court filing": "the court filing",
+            "vendor advisory": "the vendor's advisory", "own post": "the maker's own post"}
+
+
+def _has_table(db, name):
+    return db.execute("select 1 from sqlite_master where type = 'table' and name = ?", [name]).fetchone() is not None
+
+
+def passage_link(url, anchor):
+    """The source's public address with a text fragment that scrolls to the passage; None on this machine."""
+    if not url or LOCAL_HOST_RE.match(url) or not url.lower().startswith(("http://", "https://")):
+        return None
+    return url.split("#")[0] + (anchor or "")
+
+
+def primary_source_rows(db, story_id, by_id):
+    """The story's primary sources with the passages its coverage draws on (each a verbatim slice)."""
+    out = []
+    for s in rows(db, "select document_id, why, comparable, partial from primary_sources where story_id = ? "
+                      "order by document_id", [story_id]):
+        doc = by_id.get(s["document_id"])
+        if doc is None:
+            continue
+        passages = []
+        for p in rows(db, "select passage, start, anchor, matched_by, covered_by, covered_by_count from source_passages "
+                          "where story_id = ? and source_document_id = ? order by start", [story_id, doc["id"]]):
+            if not verified(p["passage"], doc):
+                continue    # the source changed since: a passage we cannot find verbatim is never shown
+            ids = [i for i in _json_ids(p["covered_by"]) if i in by_id]
+            passages.append(dict(p, matched_by=p["matched_by"].split(","), covered_by=ids,
+                                 covered_by_outlets=sorted({outlet(by_id[i]) for i in ids}),
+                                 link=passage_link(doc.get("url"), p["anchor"])))
+        out.append({"document_id": doc["id"], "why": s["why"], "why_text": WHY_TEXT.get(s["why"], s["why"]),
+                    "title": doc.get("title"), "outlet": outlet(doc), "url": doc.get("url"),
+                    "date": day(doc.get("published")), "kind": doc.get("kind"), "comparable": bool(s["comparable"]),
+                    "partial": bool(s["partial"]), "words": doc.get("word_count"), "passages": passages})
+    out.sort(key=lambda s: (not s["comparable"], s["date"], s["document_id"]))
+    return out
+
+
+def _json_ids(value):
+    import json
+    try:
+        found = json.loads(value or "[]")
+    except ValueError:
+        return []
+    return [i for i in found if isinstance(i, int)] if isinstance(found, list) else []
+
+
+def claim_checks(db, story_id, by_id):
+    """(checked, found, [per outlet: claims not found in the primary source]) for the story."""
+    checked = found = 0
+    groups = {}
+    for c in rows(db, "select id, document_id, sentence, claim, kind, found, source_document_id, first_seen "
+                      "from claim_flags where story_id = ? order by document_id, position", [story_id]):
+        doc, source = by_id.get(c["document_id"]), by_id.get(c["source_document_id"])
+        if doc is None or source is None or not verified(c["sentence"], doc):
+            continue
+        checked += 1
+        found += c["found"]
+        if c["found"]:
+            continue
+        group = groups.setdefault(outlet(doc), {"outlet": outlet(doc), "flags": []})
+        group["flags"].append(dict(c, url=doc.get("url"), title=doc.get("title"), date=day(doc.get("published")),
+                                   source_title=source.get("title"), source_partial=None))
+    return checked, found, list(groups.values())
+
+
+def story_primary(db, story_id, documents):
+    """Primary sources, their passages and the claim checks of a story (empty when it has none)."""
+    if not _has_table(db, "primary_sources"):
+        return {"sources": [], "claims_checked": 0, "claims_found": 0, "not_found": []}
+    by_id = {d["id"]: d for d in documents}
+    sources = primary_source_rows(db, story_id, by_id)
+    partial = {s["document_id"] for s in sources if s["partial"]}
+    checked, found, not_found = claim_checks(db, story_id, by_id)
+    for group in not_found:
+        for f in group["flags"]:
+            f["source_partial"] = f["source_document_id"] in partial
+    return {"sources": sources, "claims_checked": checked, "claims_found": found, "not_found": not_found}
