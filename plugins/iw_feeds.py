@@ -53,6 +53,10 @@ async def system_cards_atom(datasette, request):
     return Response(await build(datasette, feeds.system_card_feed, base_url(datasette, request)), content_type=ATOM)
 
 
+async def claims_atom(datasette, request):
+    return Response(await build(datasette, feeds.claim_flags_feed, base_url(datasette, request)), content_type=ATOM)
+
+
 async def opml(datasette, request):
     text = await build(datasette, feeds.opml, set(CATEGORIES), base_url(datasette, request))
     return Response(text, content_type="text/x-opml; charset=utf-8")
@@ -65,5 +69,6 @@ def register_routes():
         (r"^/feeds/entities/(?P<entity>[^/]+)\.atom$", entity_atom),
         (r"^/feeds/categories/(?P<category>[^/]+)\.atom$", category_atom),
         (r"^/feeds/system-cards\.atom$", system_cards_atom),
+        (r"^/feeds/claims\.atom$", claims_atom),
         (r"^/feeds\.opml$", opml),
     ]

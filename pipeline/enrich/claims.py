@@ -21,6 +21,7 @@ from pipeline.enrich.quotes import quote_spans
 from pipeline.enrich.sentences import sentence_spans, word_count
 
 MIN_QUOTE_WORDS = 3
+PAGES_RE = re.compile(r"[\s\-]*pages?\b", re.I)      # "a 120-page card", "120 pages of tests": its length
 VERBS = (r"(?:said|says|say|wrote|writes|write|disclosed|discloses|reported|reports|found|finds|stated|states|"
          r"noted|notes|warned|warns|acknowledged|acknowledges|admitted|admits|revealed|reveals|claimed|claims|"
          r"described|describes|detailed|details|explained|explains|shows|showed|shown|reads|estimated|estimates|"
@@ -93,7 +94,8 @@ def document_claims(text, res):
         sentence = text[s:e]
         for m in NUMBER_RE.finditer(sentence):
             value, at = m.group().strip(), s + m.start()
-            if re.fullmatch(r"(19|20)\d\d", value) or _is_model_number(sentence, m.start(), m.end()):
+            if re.fullmatch(r"(19|20)\d\d", value) or _is_model_number(sentence, m.start(), m.end()) \
+                    or PAGES_RE.match(sentence, m.end()):
                 continue
             if any(a <= at <= b for a, b in taken):
                 continue    # checked with its quote

@@ -4,6 +4,8 @@
 - /feeds/entities/{id}.atom: stories that name an entity (a lab, model, person...), one entry per story.
 - /feeds/categories/{slug}.atom: stories of one category.
 - /feeds/system-cards.atom: every change seen in a system card, with the start of its diff.
+- /feeds/claims.atom: claims the coverage attributes to a primary source that were not found in it
+  (issue 22), one entry per claim, dated when first seen.
 - /feeds.opml: all of them (live stories: the most recent STORY_LIMIT).
 
 Every entry has a stable id (a tag: URI of the row it stands for), a link and a date; every feed
@@ -130,9 +132,31 @@ def system_card_feed(conn, base):
                 f"{base}/feeds/system-cards.atom", f"{base}/incidentwire/system_cards", entries)
 
 
+def claim_flags_feed(conn, base):
+    """New claims not found in their story's primary source, newest first."""
+    if not rows(conn, "select 1 from sqlite_master where type = 'table' and name = 'claim_flags'"):
+        flags = []
+    else:
+        flags = rows(conn, ("select f.id, f.story_id, f.claim, f.kind, f.sentence, f.first_seen, d.publisher, d.site, "
+                            "s.title as source_title from claim_flags f join documents d on d.id = f.document_id "
+                            "left join documents s on s.id = f.source_document_id where f.found = 0 "
+                            f"order by f.first_seen desc, f.id limit {ENTRY_LIMIT}"))
+    entries = [{"id": f"{TAG}claim-flag/{f['id']}",
+                "title": f"{f['publisher'] or f['site'] or 'unknown outlet'}: "
+                         f"{'“' + excerpt(f['claim'], 120) + '”' if f['kind'] == 'quote' else f['claim']} "
+                         f"not found in {f['source_title'] or 'the primary source'}",
+                "link": f"{base}/stories/{quoted(f['story_id'])}#primary-source", "updated": when(f["first_seen"]),
+                "summary": excerpt(f["sentence"], 1000)} for f in flags]
+    return atom(f"{TAG}feed/claims", "incidentwire: claims not found in the primary source",
+                "Numbers and quotes the coverage attributes to a system card, paper, filing or advisory "
+                "that were not found in it", f"{base}/feeds/claims.atom", f"{base}/incidentwire/claim_flags", entries)
+
+
 def feed_list(conn, known_categories, base):
     """[(group, title, feed URL, page URL)] for the OPML file."""
-    out = [("Changes", "System card changes", f"{base}/feeds/system-cards.atom", f"{base}/incidentwire/system_cards")]
+    out = [("Changes", "System card changes", f"{base}/feeds/system-cards.atom", f"{base}/incidentwire/system_cards"),
+           ("Changes", "Claims not found in the primary source", f"{base}/feeds/claims.atom",
+            f"{base}/incidentwire/claim_flags?found=0")]
     used = {r["value"] for r in rows(conn, "select distinct j.value from stories s, json_each(s.categories) j "
                                            "where json_valid(s.categories)")}
     for c in sorted(set(known_categories) | {str(u) for u in used if u}):
