@@ -5,8 +5,8 @@ checked when its sentence plainly attributes it to the source or to its maker:
 - the source by name of its kind ("according to the system card", "disclosed in a safety
   report", "the paper found"); each kind of source answers only to its own nouns, so a number
   "according to a study" is never checked against a system card;
-- the maker as the subject of a reporting verb ("Anthropic wrote", "Anthropic has warned"),
-  unless the sentence names another channel (a spokesperson, a statement, an interview, a post);
+- the maker as the subject of a reporting verb ("Anthropic wrote", "Anthropic has warned");
+  neither when the sentence names another channel (a spokesperson, a statement, an interview, a post);
 - a sentence that goes on in the same paragraph ("During testing, it was found that …") after
   one that attributes, and a quote that opens the paragraph after an attributing sentence that
   ends in a colon.
@@ -21,7 +21,8 @@ from pipeline.enrich.quotes import quote_spans
 from pipeline.enrich.sentences import sentence_spans, word_count
 
 MIN_QUOTE_WORDS = 3
-PAGES_RE = re.compile(r"[\s\-]*pages?\b", re.I)      # "a 120-page card", "120 pages of tests": its length
+# "a 120-page card" is its length, "previous 737 models" a product's name: not claims
+NOT_A_CLAIM_RE = re.compile(r"[\s\-]*(?:pages?|models?|series|versions?)\b", re.I)
 VERBS = (r"(?:said|says|say|wrote|writes|write|disclosed|discloses|reported|reports|found|finds|stated|states|"
          r"noted|notes|warned|warns|acknowledged|acknowledges|admitted|admits|revealed|reveals|claimed|claims|"
          r"described|describes|detailed|details|explained|explains|shows|showed|shown|reads|estimated|estimates|"
@@ -57,9 +58,9 @@ def attribution_res(kinds, makers):
 
 def _attributes(sentence, res):
     by_source, by_maker = res
-    if by_source.search(sentence):
-        return True
-    return bool(by_maker.search(sentence)) and not OTHER_CHANNEL_RE.search(sentence)
+    if OTHER_CHANNEL_RE.search(sentence):
+        return False    # "…as described in Boeing's bulletin," the Southwest spokeswoman said: not the source's words
+    return bool(by_source.search(sentence) or by_maker.search(sentence))
 
 
 def attributed_spans(text, res):
@@ -95,7 +96,7 @@ def document_claims(text, res):
         for m in NUMBER_RE.finditer(sentence):
             value, at = m.group().strip(), s + m.start()
             if re.fullmatch(r"(19|20)\d\d", value) or _is_model_number(sentence, m.start(), m.end()) \
-                    or PAGES_RE.match(sentence, m.end()):
+                    or NOT_A_CLAIM_RE.match(sentence, m.end()):
                 continue
             if any(a <= at <= b for a, b in taken):
                 continue    # checked with its quote

@@ -100,7 +100,7 @@ def shared_spans(source, text):
         body = text[a + 1:b]
         if word_count(body) >= QUOTE_WORDS:
             span = source.find_quote(body)
-            if span:
+            if span and span[1] > span[0]:
                 hits.append((span[0], span[1], "quote"))
     for m in NUMBER_RE.finditer(text):
         key = number_key(m.group())

@@ -3,7 +3,9 @@
 A quote is compared "squashed": lower case, letters and digits only, so curly vs straight
 quotes, case, whitespace, dashes, hyphenation and a PDF's line breaks ("law-\\nenforcement")
 never hide a match; "%" squashes to "percent" so "84 percent" finds "84%". Ellipses and
-bracketed insertions ("[Anthropic rival]") cut a quote into fragments, each looked for alone.
+bracketed or parenthesised insertions ("[Anthropic rival]", "NTSC (National …)") cut a quote
+into fragments, each looked for alone; a fragment that differs only by an article ("between the
+NTSC" for "between NTSC") is found on its other words.
 A number is compared by value and unit ("84%" = "84 percent", "$1.2 million" = "$1,200,000").
 Every match keeps its offsets in the source's own text, for anchors.
 """
@@ -13,7 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from pipeline.enrich.sentences import sentence_spans, word_count
 
-ELLIPSIS_RE = re.compile(r"\.\s?\.\s?\.|…|\[[^\]]{0,80}\]")
+# cut points of a quote: ellipses and an editor's insertions, bracketed or in parentheses
+ELLIPSIS_RE = re.compile(r"\.\s?\.\s?\.|…|\[[^\]]{0,80}\]|\([^)]{0,80}\)")
 NUMBER_KEY_RE = re.compile(
     r"(?P<cur>[$€£])?\s?(?P<num>\d[\d,]*(?:\.\d+)?)\s?"
     r"(?P<unit>%|percent\b|per cent\b|million\b|billion\b|trillion\b|thousand\b|bn\b|[x×](?=\W|$))?", re.I)
@@ -41,6 +44,7 @@ class Source:
         self.document_id = document_id
         self.text = text or ""
         self.squashed, self.where = squash(self.text)
+        self.content = content_words(self.text)
         self.numbers = {}
         for m in NUMBER_KEY_RE.finditer(self.text):
             key = number_key(m.group())
@@ -48,8 +52,9 @@ class Source:
                 self.numbers.setdefault(key, (m.start(), m.end()))
 
     def find_quote(self, quote):
-        """(start, end) in the source of the quote's first fragment when every fragment of two or
-        more words is in it; None when one is missing (or the quote has nothing to look for)."""
+        """(start, end) in the source of the quote's first fragment found verbatim when every
+        fragment of two or more words is in it ((0, 0) when each is there only on its content
+        words); None when one is missing (or the quote has nothing to look for)."""
         parts = [p for p in ELLIPSIS_RE.split(quote or "") if word_count(p) >= 2] or [quote or ""]
         first = None
         for part in parts:
@@ -57,11 +62,11 @@ class Source:
             if len(needle) < 4:
                 return None
             at = self.squashed.find(needle)
-            if at < 0:
+            if at >= 0:
+                first = first or (self.where[at], self.where[at + len(needle) - 1] + 1)
+            elif f" {content_words(part)} " not in f" {self.content} ":
                 return None
-            if first is None:
-                first = (self.where[at], self.where[at + len(needle) - 1] + 1)
-        return first
+        return first or (0, 0)
 
     def find_number(self, value):
         """(start, end) of the same number in the source: same value and unit; a number given
@@ -74,6 +79,15 @@ class Source:
         if key[1] == "":
             return next((span for (v, _u), span in self.numbers.items() if v == key[0]), None)
         return None
+
+
+ARTICLES = {"a", "an", "the", "of", "that", "this", "these", "those"}   # what a transcription drops; never "not"
+
+
+def content_words(text):
+    """The words of a text but articles and the like, lower case, one space apart."""
+    return " ".join(w for w in re.findall(r"[a-z0-9]+", (text or "").lower().replace("%", " percent "))
+                    if w not in ARTICLES)
 
 
 def number_key(value):
