@@ -28,6 +28,7 @@ def process_documents(db, model=None, stats=None):
     from pipeline.stories.embed import embed_documents
     from pipeline.enrich.quotes_table import enrich_stories
     from pipeline.stories.assign import assign_stories
+    from pipeline.enrich.card_versions import record_card_changes
 
     run_id = start_run(db, "process")
     counts = {}
@@ -35,6 +36,7 @@ def process_documents(db, model=None, stats=None):
         counts["embedded"] = embed_documents(db, model_name=model, stats=stats)
         counts.update(assign_stories(db, model_name=model, stats=stats))
         counts.update(enrich_stories(db))
+        counts.update(record_card_changes(db))   # after assign: links versions to the stories that followed
     except Exception as e:
         finish_run(db, run_id, counts, [f"{type(e).__name__}: {e}"])
         raise
