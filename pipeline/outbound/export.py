@@ -19,11 +19,14 @@ import pathlib
 from pipeline.paths import ROOT
 from pipeline.publish.cite import citation
 
-FORMAT_VERSION = "1.0.0"   # bump the major part when a column is removed or changes meaning
+FORMAT_VERSION = "1.1.0"   # bump the major part when a column is removed or changes meaning (1.1: incidents)
 JSON_ARRAYS = {"categories", "entities", "related", "aliases", "developer", "deployer", "harmed_parties",
                "similar_stories", "severity_reasons"}
 OWN_FIELDS = {"url": "Stable URL of the story page in the catalog (also its citation URL)",
               "citation": "One-line citation: headline, id, dates, URL and the snapshot date"}
+OWN_DESCRIPTIONS = {"incidents": ("A generated incident record per live story, drawn from its texts (pipeline.enrich."
+                                  "incident): event date apart from report dates, developer, deployer, harmed "
+                                  "parties, categories, similar stories, severity with its reasons")}
 INCIDENT_FIELDS = {  # the incident record's columns (a generated record: every field drawn from the texts)
     "story_id": "The story the record describes",
     "event_date": "Date of the event, kept apart from the report dates (YYYY-MM-DD, or as a text states it)",
@@ -52,13 +55,13 @@ TABLES = {
                ("from (select q.* from quotes q join documents d on d.id = q.document_id "
                 "where instr(d.text, q.text) > 0) order by id"), "id", [("document_id", "documents", "id")]),
     "entities": (["id", "name", "kind", "aliases"], "from entities order by id", "id", []),
+    "document_entities": (["document_id", "entity_id"], "from document_entities order by document_id, entity_id",
+                          ["document_id", "entity_id"], [("document_id", "documents", "id"),
+                                                         ("entity_id", "entities", "id")]),
     # computed per live story (pipeline.enrich.incident), not a table in the database
     "incidents": (["story_id", "event_date", "event_date_basis", "first_report", "last_report", "developer",
                    "deployer", "harmed_parties", "categories", "similar_stories", "severity", "severity_reasons"],
                   None, "story_id", [("story_id", "stories", "id")]),
-    "document_entities": (["document_id", "entity_id"], "from document_entities order by document_id, entity_id",
-                          ["document_id", "entity_id"], [("document_id", "documents", "id"),
-                                                         ("entity_id", "entities", "id")]),
 }
 
 
@@ -183,7 +186,7 @@ def export(db, out_dir, base_url, now=None):
             rows = read_table(db, table, base_url, now.date().isoformat())
             write_table(out, table, fields, rows)
             counts[table] = len(rows)
-            resources.append(resource(table, fields, len(rows), meta.get("description", "")))
+            resources.append(resource(table, fields, len(rows), meta.get("description") or OWN_DESCRIPTIONS.get(table, "")))
     finally:
         db.execute("rollback")
     descriptor = package(metadata, resources, now.replace(microsecond=0).isoformat())
