@@ -222,6 +222,35 @@ def m227_primary_sources(db):
     db["primary_checked"].create({"story_id": str, "key": str}, pk="story_id")
 
 
+@migrations()
+def m221_card_changes(db):
+    """What changed in each system card version, as readers compare them (pipeline.enrich.card_versions).
+
+    `card_versions`: one row per stored version of a card (its `document_versions` id): the date it
+    counts from (`seen`, and where that date came from), the version and date strings the text
+    states, whether it is a silent edit (the text changed, no new version or date), a readable
+    summary. `card_changes`: its sentences added, removed and reworded (section, before, after, the
+    numbers that changed). `card_version_stories`: the stories with coverage in the 14 days after
+    a version, naming the card's model or linking to it (rewritten by every `process`).
+    """
+    db["card_versions"].create(
+        {"version_id": int, "document_id": int, "previous_version_id": int, "seen": str, "seen_basis": str,
+         "markers": str, "new_markers": str, "silent_edit": int, "n_reworded": int, "n_added": int,
+         "n_removed": int, "numbers": str, "summary": str},
+        pk="version_id", foreign_keys=[("version_id", "document_versions", "id"), ("document_id", "documents", "id")])
+    db["card_versions"].create_index(["document_id"])
+    db["card_changes"].create(
+        {"id": int, "version_id": int, "document_id": int, "position": int, "section": str, "change": str,
+         "before": str, "after": str, "similarity": float, "numbers": str},
+        pk="id", foreign_keys=[("version_id", "card_versions", "version_id")])
+    db["card_changes"].create_index(["version_id", "position"], unique=True)
+    db["card_version_stories"].create(
+        {"version_id": int, "story_id": str, "document_id": int, "published": str, "days_after": float,
+         "reason": str},
+        pk=("version_id", "story_id"))
+    db["card_version_stories"].create_index(["story_id"])
+
+
 def migrate(db):
     """Apply every migration not yet recorded; return the names applied."""
     with db.atomic():

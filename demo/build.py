@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 
 HERE = pathlib.Path(__file__).resolve().parent
 SITE = HERE / "site"
+EARLIER = HERE / "earlier"   # pages as first served, before an edit the demo shows (see build_system_cards)
 SPAN_START = dt.date(2025, 5, 1)   # shifted AIID/ECB+ dates fall in [SPAN_START, SPAN_END]
 SPAN_END = dt.date(2025, 6, 27)
 LAB_WINDOW = (dt.date(2025, 4, 21), dt.date(2025, 6, 30))
@@ -450,16 +451,12 @@ def system_card_passages(post):
     return [html.unescape(m.group(1)).strip()]
 
 
-def build_system_cards(post):
-    """An index page of system cards with one card: a PDF of the passages the article quotes."""
+def card_pdf(title, note, passages, created):
+    """A card PDF: title, provenance note, passages (bytes; the same input gives the same bytes)."""
     from fpdf import FPDF
 
-    passages = system_card_passages(post)
-    title = "Claude Opus 4 system card (demo excerpt)"
-    note = ("Demo excerpt built from the passages of Anthropic's public system card for Claude Opus 4 "
-            f"that VentureBeat's article of 22 May 2025 quotes ({VB_URL}). It is not the full card.")
     pdf = FPDF()
-    pdf.set_creation_date(CARD_DATE)
+    pdf.set_creation_date(created)
     pdf.set_title(title)
     pdf.set_author("Anthropic (passages as quoted by VentureBeat)")
     pdf.set_subject(note)
@@ -481,11 +478,52 @@ def build_system_cards(post):
     for p in passages:
         pdf.multi_cell(0, 6, p)
         pdf.ln(3)
-    write(f"/anthropic-system-cards/{CARD_PDF}", bytes(pdf.output()))
-    items = [(f"/anthropic-system-cards/{CARD_PDF}", "System card: Claude Opus 4 (demo excerpt, PDF)", CARD_DATE)]
+    return bytes(pdf.output())
+
+
+# The demo's silent edit: the card as first served is the quoted passage; the version served on the
+# demo's second pass rewords one sentence, drops one and adds one that says the edit is the demo's.
+# Its date line is unchanged, as in a silent edit. None of these words are Anthropic's.
+CARD_EDIT_REWORD = ("it will frequently take very bold action.", "it will sometimes take very bold action.")
+CARD_EDIT_DROP = " This is not a new behavior, but is one that Claude Opus 4 will engage in more readily than prior models."
+CARD_EDIT_NOTE = ("Demo edit: incidentwire's demo build reworded one sentence of this excerpt, removed one and "
+                  "added this one, without changing its date, to show how a silent edit is reported; "
+                  "these changes are not Anthropic's.")
+CARD_EDIT_SEEN = dt.datetime(2025, 5, 23, 12, 0, tzinfo=UTC)   # the Last-Modified the edited version is served with
+
+
+def edited_passages(passages):
+    """The demo's second version of the card's passages (see CARD_EDIT_*)."""
+    first = passages[0]
+    assert CARD_EDIT_REWORD[0] in first and CARD_EDIT_DROP in first, "the seed passage changed: update the demo edit"
+    return [first.replace(CARD_EDIT_REWORD[0], CARD_EDIT_REWORD[1]).replace(CARD_EDIT_DROP, ""),
+            *passages[1:], CARD_EDIT_NOTE]
+
+
+def build_system_cards(post):
+    """An index page of system cards with one card: a PDF of the passages the article quotes.
+
+    demo/site holds the card as edited (served from the demo's second pass on); demo/earlier holds
+    the version first served, and demo/earlier/versions.json the Last-Modified of each."""
+    passages = system_card_passages(post)
+    title = "Claude Opus 4 system card (demo excerpt)"
+    note = ("Demo excerpt built from the passages of Anthropic's public system card for Claude Opus 4 "
+            f"that VentureBeat's article of 22 May 2025 quotes ({VB_URL}). It is not the full card.")
+    path = f"/anthropic-system-cards/{CARD_PDF}"
+    write(path, card_pdf(title, note, edited_passages(passages), CARD_DATE))
+    earlier = EARLIER / path.lstrip("/")
+    earlier.parent.mkdir(parents=True, exist_ok=True)
+    earlier.write_bytes(card_pdf(title, note, passages, CARD_DATE))
+    (EARLIER / "versions.json").write_text(json.dumps({path: {
+        "earlier": email.utils.format_datetime(CARD_DATE, usegmt=True),
+        "current": email.utils.format_datetime(CARD_EDIT_SEEN, usegmt=True)}}, indent=1) + "\n", encoding="utf-8")
+    items = [(path, "System card: Claude Opus 4 (demo excerpt, PDF)", CARD_DATE)]
+    edit_note = ("The demo serves this card twice: first as quoted, then (from the demo's second crawl pass) "
+                 "with a silent edit made by the demo build: one sentence reworded, one removed and one added "
+                 "that says so.")
     write("/anthropic-system-cards/", index_page(
         "Anthropic system cards (demo)", items,
-        note=f"<p>{html.escape(note)}</p>"))
+        note=f"<p>{html.escape(note)}</p>\n<p>{html.escape(edit_note)}</p>"))
     return passages
 
 
@@ -669,8 +707,9 @@ def build_news_site(shared):
 
 def build(shared):
     """Rebuild demo/site from scratch; return counts per part."""
-    if SITE.exists():
-        shutil.rmtree(SITE)
+    for folder in (SITE, EARLIER):
+        if folder.exists():
+            shutil.rmtree(folder)
     SITE.mkdir(parents=True)
     write("/robots.txt", "User-agent: *\nAllow: /\n")
     post = load_seed_post(shared)

@@ -29,6 +29,7 @@ def process_documents(db, model=None, stats=None):
     from pipeline.enrich.quotes_table import enrich_stories
     from pipeline.enrich.primary_table import check_stories
     from pipeline.stories.assign import assign_stories
+    from pipeline.enrich.card_versions import record_card_changes
 
     run_id = start_run(db, "process")
     counts = {}
@@ -37,6 +38,7 @@ def process_documents(db, model=None, stats=None):
         counts.update(assign_stories(db, model_name=model, stats=stats))
         counts.update(enrich_stories(db))
         counts.update(check_stories(db))     # primary sources, passages, claim checks (issue 22)
+        counts.update(record_card_changes(db))   # after assign: links versions to the stories that followed
     except Exception as e:
         finish_run(db, run_id, counts, [f"{type(e).__name__}: {e}"])
         raise

@@ -10,7 +10,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from pipeline.publish.story import read_story, resolve_story, rows
+from pipeline.publish.story import read_story, resolve_story, rows, story_card_versions, story_incident
 from pipeline.enrich.story_summary import lead_excerpt
 
 DB_NAME = "incidentwire"
@@ -109,6 +109,8 @@ def load_story(conn, story_id):
         "reactions_shown": [dict(r, link=http_url(r["url"])) for r in reactions],
         "related": related_stories(conn, story),
         "primary": model["primary"],    # primary sources, passages, claims not found (issue 22)
+        "card_versions": story_card_versions(conn, story_id),
+        "incident": story_incident(conn, model),
     }
 
 

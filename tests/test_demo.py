@@ -93,12 +93,19 @@ def test_snapshot_carries_no_evaluation_labels(shared):
 def test_system_card_pdf_is_a_marked_excerpt_of_quoted_passages():
     from pypdf import PdfReader
 
-    pdf = SITE / "anthropic-system-cards" / "claude-opus-4-system-card-demo-excerpt.pdf"
-    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages).split())
+    # The card as first served (demo/earlier) is the quoted passage; the version served afterwards
+    # carries the demo's silent edit, which says in its own words that it is the demo's.
+    def pdf_words(pdf):
+        return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages).split())
+
+    name = "anthropic-system-cards/claude-opus-4-system-card-demo-excerpt.pdf"
+    text = pdf_words(ROOT / "demo" / "earlier" / name)
     assert "demo excerpt" in text.lower() and "quotes" in text
     article = seed_article()
     passage = text.split("It is not the full card.", 1)[1].strip()
     assert len(passage) > 500 and passage in article
+    edited = pdf_words(SITE / name)
+    assert edited != text and "Demo edit: incidentwire's demo build" in edited and "not Anthropic's" in edited
     index = (SITE / "anthropic-system-cards" / "index.html").read_text(encoding="utf-8")
     assert "Demo excerpt built from the passages" in index and "claude-opus-4-system-card-demo-excerpt.pdf" in index
 

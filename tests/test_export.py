@@ -14,7 +14,7 @@ from pipeline.cli import cli
 from pipeline.enrich import enrich_stories
 from tests.support.briefs import CLAUDE_STORY, build_db
 
-TABLES = ["stories", "story_redirects", "documents", "quotes", "entities", "document_entities"]
+TABLES = ["stories", "story_redirects", "documents", "quotes", "entities", "document_entities", "incidents"]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def exported(tmp_path_factory):
 def test_every_table_is_written_as_csv_and_json_and_described(exported):
     out, counts, _ = exported
     package = json.loads((out / "datapackage.json").read_text())
-    assert package["profile"] == "tabular-data-package" and package["version"] == "1.0.0" and package["created"]
+    assert package["profile"] == "tabular-data-package" and package["version"] == "1.1.0" and package["created"]
     assert [r["path"] for r in package["resources"]] == [f"{t}.csv" for t in TABLES]
     for res in package["resources"]:
         table = res["path"][:-4]

@@ -2,7 +2,8 @@
 
 What is exported: live stories (merged ones left out; `story_redirects` maps their old ids),
 documents' metadata and links (never the full text of third-party pages), verified quotes and
-entities. Each table is written twice, `<table>.csv` (JSON arrays as JSON text) and `<table>.json`
+entities, and a generated incident record per story (`incidents`: event date, developer, deployer,
+harmed parties, severity with its reasons). Each table is written twice, `<table>.csv` (JSON arrays as JSON text) and `<table>.json`
 (a list of objects), and described in a Frictionless Data Package (`datapackage.json`,
 https://specs.frictionlessdata.io/) whose field descriptions come from datasette_metadata.json.
 The snapshot is read in one transaction, so every file is of the same moment.
@@ -18,10 +19,28 @@ import pathlib
 from pipeline.paths import ROOT
 from pipeline.publish.cite import citation
 
-FORMAT_VERSION = "1.0.0"   # bump the major part when a column is removed or changes meaning
-JSON_ARRAYS = {"categories", "entities", "related", "aliases"}
+FORMAT_VERSION = "1.1.0"   # bump the major part when a column is removed or changes meaning (1.1: incidents)
+JSON_ARRAYS = {"categories", "entities", "related", "aliases", "developer", "deployer", "harmed_parties",
+               "similar_stories", "severity_reasons"}
 OWN_FIELDS = {"url": "Stable URL of the story page in the catalog (also its citation URL)",
               "citation": "One-line citation: headline, id, dates, URL and the snapshot date"}
+OWN_DESCRIPTIONS = {"incidents": ("A generated incident record per live story, drawn from its texts (pipeline.enrich."
+                                  "incident): event date apart from report dates, developer, deployer, harmed "
+                                  "parties, categories, similar stories, severity with its reasons")}
+INCIDENT_FIELDS = {  # the incident record's columns (a generated record: every field drawn from the texts)
+    "story_id": "The story the record describes",
+    "event_date": "Date of the event, kept apart from the report dates (YYYY-MM-DD, or as a text states it)",
+    "event_date_basis": ("Where the event date comes from: the earliest system card or post of a lab or company, "
+                         "the earliest report, or a date the texts state"),
+    "first_report": "Date of the story's earliest dated document", "last_report": "Date of its latest dated document",
+    "developer": "Labs or companies whose model or product the texts name (empty when none is named)",
+    "deployer": "Organisations a sentence says deployed or used the AI system (empty when no sentence says so)",
+    "harmed_parties": "Groups a sentence names beside a harm, outside test scenarios (empty when none)",
+    "categories": "The story's categories", "similar_stories": "Ids of related stories",
+    "severity": "Generated estimate: low, medium or high",
+    "severity_reasons": ("Generated: each reason (real-world harm, data exposed, money lost, people affected, legal "
+                         "action, test scenario) with the words of the texts that triggered it and their document"),
+}
 # table: (columns, from/where/order clause, primary key, foreign keys)
 TABLES = {
     "stories": (["id", "headline", "summary", "first_seen", "last_seen", "first_week", "lead_document_id",
@@ -39,6 +58,10 @@ TABLES = {
     "document_entities": (["document_id", "entity_id"], "from document_entities order by document_id, entity_id",
                           ["document_id", "entity_id"], [("document_id", "documents", "id"),
                                                          ("entity_id", "entities", "id")]),
+    # computed per live story (pipeline.enrich.incident), not a table in the database
+    "incidents": (["story_id", "event_date", "event_date_basis", "first_report", "last_report", "developer",
+                   "deployer", "harmed_parties", "categories", "similar_stories", "severity", "severity_reasons"],
+                  None, "story_id", [("story_id", "stories", "id")]),
 }
 
 
@@ -54,6 +77,8 @@ def field_type(declared, name):
 
 
 def described_fields(db, table, columns, descriptions):
+    if table == "incidents":
+        return [{"name": c, "type": field_type(None, c), "description": INCIDENT_FIELDS[c]} for c in columns]
     declared = {c.name: c.type for c in db[table].columns}
     fields = [{"name": c, "type": field_type(declared.get(c), c),
                "description": descriptions.get(c) or OWN_FIELDS.get(c, "")} for c in columns]
@@ -62,8 +87,32 @@ def described_fields(db, table, columns, descriptions):
     return fields
 
 
+def incident_rows(db):
+    """One incident record per live story, flattened to the export's columns."""
+    from pipeline.publish.story import read_story, story_incident
+
+    out = []
+    for (story_id,) in db.execute(f"select id {TABLES['stories'][1]}").fetchall():
+        rec = story_incident(db, read_story(db, story_id))
+        event = rec["event_date"] or {}
+        out.append({
+            "story_id": story_id, "event_date": event.get("date"), "event_date_basis": event.get("basis"),
+            "first_report": rec["reports"]["first"], "last_report": rec["reports"]["last"],
+            "developer": json.dumps([d["name"] for d in rec["developer"]]),
+            "deployer": json.dumps([d["name"] for d in rec["deployer"]], ensure_ascii=False),
+            "harmed_parties": json.dumps([d["party"] for d in rec["harmed_parties"]], ensure_ascii=False),
+            "categories": json.dumps(rec["categories"]), "similar_stories": json.dumps(rec["similar_stories"]),
+            "severity": rec["severity"]["level"],
+            "severity_reasons": json.dumps([{k: r[k] for k in ("reason", "phrase", "quote", "document_id")}
+                                            for r in rec["severity"]["reasons"]], ensure_ascii=False),
+        })
+    return out
+
+
 def read_table(db, table, base_url, today):
     columns, clause, _, _ = TABLES[table]
+    if clause is None:
+        return incident_rows(db)
     cursor = db.execute(f"select {', '.join(columns)} {clause}")
     rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
     if table == "stories":
@@ -137,7 +186,7 @@ def export(db, out_dir, base_url, now=None):
             rows = read_table(db, table, base_url, now.date().isoformat())
             write_table(out, table, fields, rows)
             counts[table] = len(rows)
-            resources.append(resource(table, fields, len(rows), meta.get("description", "")))
+            resources.append(resource(table, fields, len(rows), meta.get("description") or OWN_DESCRIPTIONS.get(table, "")))
     finally:
         db.execute("rollback")
     descriptor = package(metadata, resources, now.replace(microsecond=0).isoformat())

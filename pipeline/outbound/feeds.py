@@ -3,7 +3,8 @@
 - /feeds/stories/{id}.atom: new coverage of one story, one entry per document (merged ids redirect).
 - /feeds/entities/{id}.atom: stories that name an entity (a lab, model, person...), one entry per story.
 - /feeds/categories/{slug}.atom: stories of one category.
-- /feeds/system-cards.atom: every change seen in a system card, with the start of its diff.
+- /feeds/system-cards.atom: every change seen in a system card, with its readable summary (sentences
+  reworded, added, removed; numbers changed; silent edits) and first changed sentences, linked to its page.
 - /feeds/claims.atom: claims the coverage attributes to a primary source that were not found in it
   (issue 22), one entry per claim, dated when first seen.
 - /feeds.opml: all of them (live stories: the most recent STORY_LIMIT).
@@ -17,6 +18,7 @@ import urllib.parse
 
 from feedgen.feed import FeedGenerator
 
+from pipeline.enrich.card_diff import FIRST_VERSION, changed_span
 from pipeline.publish.story import resolve_story, rows
 
 ENTRY_LIMIT = 50
@@ -119,16 +121,43 @@ def category_feed(conn, category, known, base):
                 f"{base}/incidentwire/stories?categories__arraycontains={quoted(category)}", entries)
 
 
+CHANGE_LINES = 3     # sentences quoted per system card change in the feed
+
+
+def card_change_summary(conn, version):
+    """The readable summary of a card version (card_versions) and its first changed sentences; the
+    start of the line diff for a version `process` has not compared yet."""
+    if version["summary"] is None:
+        return excerpt(version["diff"], 1000) if version["diff"] else FIRST_VERSION
+    lines = [version["summary"]]
+    for c in rows(conn, "select change, before, after from card_changes where version_id = ? order by position "
+                        f"limit {CHANGE_LINES}", [version["id"]]):
+        if c["change"] == "reworded":
+            old, new = changed_span(c["before"], c["after"])
+            lines.append(f"Reworded: “{old}” → “{new}”")
+        else:
+            lines.append(f"{c['change'].capitalize()}: “{excerpt(c['before'] or c['after'], 300)}”")
+    return "\n".join(lines)
+
+
+def card_change_label(version):
+    if version["summary"] == FIRST_VERSION or (version["summary"] is None and not version["diff"]):
+        return "First version"
+    return "Silent edit" if version["silent_edit"] else "Changed"
+
+
 def system_card_feed(conn, base):
     versions = rows(conn, ("select v.id, v.fetched, v.diff, d.id as document_id, coalesce(d.canonical_url, d.url) "
-                           "as url, d.title, d.publisher from document_versions v join documents d on d.id = "
-                           f"v.document_id where d.kind = 'system_card' order by v.fetched desc, v.id desc "
+                           "as url, d.title, d.publisher, c.summary, c.silent_edit from document_versions v join documents d "
+                           "on d.id = v.document_id left join card_versions c on c.version_id = v.id "
+                           "where d.kind = 'system_card' order by v.fetched desc, v.id desc "
                            f"limit {ENTRY_LIMIT}"))
-    entries = [{"id": f"{TAG}document-version/{v['id']}", "title": f"Changed: {v['title'] or v['url']}",
-                "link": v["url"], "updated": when(v["fetched"]),
-                "summary": excerpt(v["diff"], 1000) if v["diff"] else "First version seen"} for v in versions]
+    entries = [{"id": f"{TAG}document-version/{v['id']}",
+                "title": f"{card_change_label(v)}: {v['title'] or v['url']}",
+                "link": f"{base}/cards/{v['document_id']}#version-{v['id']}" if v["summary"] is not None else v["url"],
+                "updated": when(v["fetched"]), "summary": card_change_summary(conn, v)} for v in versions]
     return atom(f"{TAG}feed/system-cards", "incidentwire: system card changes",
-                "Every change seen in a lab's system card, with the start of its diff",
+                "Every change seen in a lab's system card: what was reworded, added and removed, and silent edits",
                 f"{base}/feeds/system-cards.atom", f"{base}/incidentwire/system_cards", entries)
 
 

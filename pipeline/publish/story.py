@@ -23,11 +23,13 @@ by one rule:
 `story_facts` adds what the brief and the digest derive from it (summary, terms, categories,
 MSP areas, catalog links).
 """
+import json
 import os
 import re
 
 from pipeline.enrich.story_summary import story_overview
 from pipeline.enrich.reactions import pick_reactions
+from pipeline.enrich.incident import incident_record
 from pipeline.publish import playbook
 
 DOCUMENT_ORDER = "coalesce(published, '9999'), id"      # oldest first, undated last
@@ -179,6 +181,34 @@ def read_story(db, story_id):
     return {"story": story, "documents": documents, "copies": story_copies(db, documents), "quotes": quotes,
             "lead": lead_document(story, documents), "reactions": pick_reactions(quotes),
             "sources": sources(documents), "primary": story_primary(db, story_id, documents)}
+
+
+def story_card_versions(db, story_id):
+    """The system card versions that preceded the story (card_version_stories, written by `process`):
+    each with its card, date, silent-edit flag, summary and how soon the story followed."""
+    return rows(db, (
+        "select c.document_id, d.title, c.version_id, c.seen, c.silent_edit, c.summary, l.days_after, l.reason "
+        "from card_version_stories l join card_versions c on c.version_id = l.version_id join documents d "
+        "on d.id = c.document_id where l.story_id = ? order by c.seen, c.version_id"), [story_id])
+
+
+def json_ids(value):
+    """A JSON list column (entities, related) as a list of strings; anything else is []."""
+    try:
+        value = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return []
+    return [str(v) for v in value if v is not None] if isinstance(value, list) else []
+
+
+def story_incident(db, model):
+    """The incident record (pipeline.enrich.incident) of a story read by read_story: event date apart
+    from report dates, developer, deployer, harmed parties, categories, similar stories, a generated
+    severity with its reasons. Read on demand (the page, the brief, the export), not by the digest."""
+    story = model["story"]
+    related = [r for r in (resolve_story(db, i) for i in json_ids(story.get("related"))) if r and r != story["id"]]
+    return incident_record(dict(story, entity_ids=json_ids(story.get("entities"))), model["documents"],
+                           categories=playbook.story_categories(story), related=list(dict.fromkeys(related)))
 
 
 # ---------------------------------------------------------------- what the brief and the digest derive
