@@ -1,7 +1,7 @@
 """Story clustering bench: ours vs peer baselines on labelled JSONL sets; throughput; scale.
 
 python -m bench.stories [FILE.jsonl ...] [--json] [--model NAME] [--stream-idf] [--orders N] [--robust]
-                        [--scale N] [--demo]
+                        [--scale N] [--demo] [--batches daily]
 """
 import argparse
 import hashlib
@@ -413,6 +413,8 @@ def main(argv=None):
     ap.add_argument("--scale", type=int, default=None, metavar="N", help="assign N synthetic documents and report per-document time")
     ap.add_argument("--demo", action="store_true",
                     help="build the demo snapshot (crawl + process) and score its AIID reports' stories")
+    ap.add_argument("--batches", choices=["daily"], default=None,
+                    help="feed each set day by day through `process` and report story-id stability (bench.stability)")
     args = ap.parse_args(argv)
     if args.demo:
         out = run_demo_check(args.model)
@@ -444,6 +446,9 @@ def main(argv=None):
     for f in files:
         if not f.exists():
             raise SystemExit(f"{f}: no such file")
+    if args.batches:
+        from bench import stability
+        return stability.main(files, sys.modules[__name__], args.model, args.json)
     if args.robust:
         from bench import story_checks
         out = story_checks.robust_report(files, sys.modules[__name__], args.jobs, args.orders or 8)

@@ -60,3 +60,24 @@ def url_date(url):
         return datetime.date(year, month, day).isoformat()
     except ValueError:
         return None
+
+
+def has_time(value):
+    """True when a stored publication value carries its hour; False for a bare date, for exactly
+    midnight UTC and for None.
+
+    The spiders store every date as ISO 8601 UTC (spiders.extract.iso_utc), so a source that gives
+    only the day (a date-only feed field, a page's "May 22, 2025", a day read from the URL) arrives
+    as 00:00:00+00:00: its hour is unknown, not midnight. A real timestamp at exactly midnight UTC is
+    read as date-only too; that costs at most a tie within its day.
+    """
+    s = str(value or "").strip()
+    if "T" not in s and " " not in s:
+        return False
+    try:
+        dt = datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(datetime.timezone.utc)
+    return (dt.hour, dt.minute, dt.second, dt.microsecond) != (0, 0, 0, 0)

@@ -4,15 +4,18 @@
 by one rule:
 
 - documents: the story's documents (and any still filed under an id redirected to it),
-  syndicated copies left out, oldest first, undated last, ties by id. `url` is the canonical
+  syndicated copies left out, in reading order (pipeline.stories.fields.report_order, the rule
+  that picks the lead): oldest day first, undated last; within a day a date without its hour
+  never beats a timestamp, and the primary source leads when times tie or are unknown. `url` is the canonical
   URL, the stable public one (`fetched_url` is where it was fetched); a URL on this machine (a
   snapshot served on loopback) gives way to the feed's public guid (`public_url`).
 - copies: each document's syndicated copies ("also published at"), in the same order, each
   with the URL it was published at.
 - quotes: the `quotes` table's rows for those documents (written by enrich), in document order
   then position; a quote that is not a verbatim slice of its document's text is never shown.
-- lead: the story's `lead_document_id` when it is one of its documents, else the first
-  document that is not a social post, else the first document.
+- lead: the story's `lead_document_id` (chosen by the same rule, so it is the first document
+  unless it is a post) when it is one of its documents, else the first document that is not a
+  social post, else the first document.
 - reactions: social posts, or people quoted reacting in the coverage (enrich.reactions).
 - sources: one line a document, in document order.
 - primary: the story's primary sources (a system card, a paper, a filing, an advisory, the maker's
@@ -31,8 +34,9 @@ from pipeline.enrich.story_summary import story_overview
 from pipeline.enrich.reactions import pick_reactions
 from pipeline.enrich.incident import incident_record
 from pipeline.publish import playbook
+from pipeline.stories.fields import report_order
 
-DOCUMENT_ORDER = "coalesce(published, '9999'), id"      # oldest first, undated last
+COPY_ORDER = "coalesce(published, '9999'), id"      # an original's copies: oldest first, undated last
 STOP = set("""a an the and or but of to in on for with at by from as is are was were be been it its this that
 these those will would can could should may might has have had not no yes about into over after before
 than then so if when what which who whom how why new says said week year more most also just""".split())
@@ -99,7 +103,8 @@ def story_documents(db, story_id):
         "select id, coalesce(canonical_url, url) as url, url as fetched_url, guid, kind, publisher, site, title, "
         "author, published, text, extra, word_count, story_id, duplicate_of from documents "
         "where (story_id = :id or story_id in (select old_id from story_redirects where new_id = :id)) "
-        f"and +duplicate_of is null order by {DOCUMENT_ORDER}"), {"id": story_id})
+        "and +duplicate_of is null"), {"id": story_id})
+    docs = report_order(docs)
     for d in docs:
         d["url"] = public_url(d["url"], d.pop("guid"))
     return docs
@@ -109,7 +114,7 @@ def story_copies(db, documents):
     """{original id: [its syndicated copies]}, each copy with the URL it was published at."""
     copies = {}
     for copy in rows_in(db, ("select id, url, publisher, site, title, published, duplicate_of, story_id "
-                             f"from documents where duplicate_of in ({{marks}}) order by {DOCUMENT_ORDER}"),
+                             f"from documents where duplicate_of in ({{marks}}) order by {COPY_ORDER}"),
                         [d["id"] for d in documents]):
         copies.setdefault(copy["duplicate_of"], []).append(copy)    # an original's copies share a chunk
     return copies

@@ -4,10 +4,12 @@ import datetime
 import json
 import logging
 import math
+import re
 from collections import Counter
 
 import numpy as np
 
+from pipeline.dates import has_time
 from pipeline.stories.categories import categorise
 from pipeline.stories.features import is_thin, parse_time, unit
 from pipeline.stories.records import DOC_COLUMNS
@@ -104,7 +106,6 @@ def story_row(db, sid, docs, vecs, cent):
     """The `stories` row of story sid from its documents (in id order), their vectors and centroid."""
     headline = _headline(docs, vecs, cent)
     times = [parse_time(d["published"]) for d in docs]
-    lead = min(range(len(docs)), key=lambda k: lead_key(docs[k], times[k]))
     dated = [(t, d["published"]) for t, d in zip(times, docs) if t is not None]
     first = min(dated)[1] if dated else None
     last = max(dated)[1] if dated else None
@@ -113,7 +114,7 @@ def story_row(db, sid, docs, vecs, cent):
     entities = _story_entities(db, sid, headline)
     return {
         "id": sid, "headline": headline, "first_seen": first, "last_seen": last,
-        "first_week": _iso_week(first), "lead_document_id": docs[lead]["id"],
+        "first_week": _iso_week(first), "lead_document_id": lead_of(docs)["id"],
         "n_documents": len(docs), "n_sources": len(sources) or 1,
         "heat": _heat(times, len(docs), len(sources) or 1),
         "categories": json.dumps(_categories(docs)), "entities": json.dumps(entities), "merged_into": None,
@@ -123,19 +124,51 @@ def story_row(db, sid, docs, vecs, cent):
 PRIMARY_KINDS = ("system_card", "blog")  # what a lab or vendor publishes about itself
 
 
-def lead_key(doc, t):
-    """Sort key of the first report: the earliest day; within it, a date-only value (midnight,
-    its hour unknown) never beats a timestamp, except that a primary source (a lab's system
-    card or own post) whose hour is unknown leads its day; on equal times the primary source,
-    then the original before its republished copy, then a document with text before a
-    title-only entry."""
-    primary = doc["kind"] in PRIMARY_KINDS
+def _name(doc):
+    return (doc.get("publisher") or doc.get("site") or "").strip()
+
+
+def primary_sources(docs):
+    """Ids of the story's primary sources: system cards and blog posts of the publisher the story is
+    about, that is one the rest of the coverage names (in a title or the text), or the only one there
+    is. A vendor's blog post about another lab's model is reporting, not the source."""
+    subject = set()
+    for who in {_name(d) for d in docs if d.get("kind") in PRIMARY_KINDS}:
+        rest = [d for d in docs if _name(d) != who]
+        named = re.compile(rf"(?<!\w){re.escape(who)}(?!\w)", re.I) if who else None
+        if not rest or named and any(named.search(f"{d.get('title') or ''}\n{(d.get('text') or '')[:3000]}")
+                                     for d in rest):
+            subject.add(who)
+    return {d["id"] for d in docs if d.get("kind") in PRIMARY_KINDS and _name(d) in subject}
+
+
+def report_key(doc, primary):
+    """Sort key of the reading order, whose first document is the first report: the earliest day;
+    within it a date without its hour (see pipeline.dates.has_time) never beats a timestamp, except
+    that a primary source whose hour is unknown leads its day; on equal or unknown times the primary
+    source, then the original before its republished copy, then a document with text before a
+    title-only entry, then the id. Undated documents come last."""
+    t = parse_time(doc.get("published"))
+    tail = (not primary, doc.get("duplicate_of") is not None, is_thin(doc), doc["id"])
     if t is None:
-        return (True, 0.0, 1, 0.0, not primary, doc["duplicate_of"] is not None, is_thin(doc), doc["id"])
-    day = math.floor(t)
-    timed = abs(t - day) > 1e-6  # exactly midnight UTC: a date without its hour
-    return (False, day, int(timed or not primary), t if timed else math.inf, not primary,
-            doc["duplicate_of"] is not None, is_thin(doc), doc["id"])
+        return (1, 0, 1, 0.0) + tail
+    timed = has_time(doc["published"])
+    return (0, math.floor(t), int(timed or not primary), t if timed else math.inf) + tail
+
+
+def report_order(docs):
+    """The documents in reading order (report_key), the one rule of the lead, the brief, the digest
+    and the story page."""
+    primary = primary_sources(docs)
+    return sorted(docs, key=lambda d: report_key(d, d["id"] in primary))
+
+
+def lead_of(docs):
+    """The first report: the first in reading order that is not a copy of another document here
+    (the original of a syndicated copy leads, whatever the copy's timestamp says)."""
+    ids = {d["id"] for d in docs}
+    ordered = report_order(docs)
+    return next((d for d in ordered if d.get("duplicate_of") not in ids), ordered[0] if ordered else None)
 
 
 def _headline(docs, vecs, cent):
