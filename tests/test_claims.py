@@ -12,7 +12,10 @@ from pipeline.enrich.source_match import Source, number_key
 from spiders.extract import pdf_text
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CARD_PDF = ROOT / "demo" / "site" / "anthropic-system-cards" / "claude-opus-4-system-card-demo-excerpt.pdf"
+# The card as VentureBeat and Business of Tech read it in May 2025; the demo serves a silently edited
+# version of it later (demo/site), which the test below reads too.
+CARD_PDF = ROOT / "demo" / "earlier" / "anthropic-system-cards" / "claude-opus-4-system-card-demo-excerpt.pdf"
+EDITED_PDF = ROOT / "demo" / "site" / "anthropic-system-cards" / "claude-opus-4-system-card-demo-excerpt.pdf"
 CARD_RES = attribution_res(["system card"], ["Anthropic"])
 
 # Business of Tech, 26 May 2025 (seed 002), verbatim
@@ -88,3 +91,19 @@ def test_years_versions_and_scare_quotes_are_not_claims():
     text = ("According to its system card, Claude Opus 4 was released in 2025 under the “ratting” label "
             "after 120 pages of tests.")
     assert claims(text) == []
+
+
+def test_a_quote_of_a_card_version_since_edited_is_still_found():
+    """The coverage quoted the card before a silent edit changed the words: no drift on the outlet's side."""
+    from pipeline.enrich.primary_table import story_checks
+    earlier, edited = (pdf_text(p.read_bytes())["text"] for p in (CARD_PDF, EDITED_PDF))
+    assert earlier != edited
+    card = {"id": 54, "kind": "system_card", "publisher": "Anthropic", "site": "Anthropic", "title": "System Card: Claude Opus 4",
+            "url": "https://anthropic.example/card.pdf", "published": "2025-05-22", "text": edited, "duplicate_of": None}
+    article = {"id": 60, "kind": "article", "publisher": "VentureBeat", "site": "VentureBeat", "title": "Claude 4 Opus rats",
+               "url": "https://venturebeat.example/a", "published": "2025-05-22", "text": VB_INTRO + "\n" + VB_QUOTE,
+               "duplicate_of": None}
+    story = {"id": "s-1", "headline": "Claude Opus 4", "entities": "[]"}
+    quotes = lambda docs: [c["found"] for c in story_checks(story, docs)[2] if c["kind"] == "quote"]
+    assert quotes([card, article]) == [0]                                   # the edited card alone lacks it
+    assert quotes([dict(card, earlier_text=earlier), article]) == [1]      # the version they quoted has it

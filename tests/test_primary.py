@@ -12,7 +12,8 @@ from pipeline.enrich.source_match import Source
 from spiders.extract import pdf_text
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CARD_PDF = ROOT / "demo" / "site" / "anthropic-system-cards" / "claude-opus-4-system-card-demo-excerpt.pdf"
+# the card as the coverage quoted it in May 2025 (the demo later serves a silently edited version)
+CARD_PDF = ROOT / "demo" / "earlier" / "anthropic-system-cards" / "claude-opus-4-system-card-demo-excerpt.pdf"
 STORY = {"headline": "Anthropic faces backlash to Claude 4 Opus behavior", "entities": json.dumps(["anthropic"])}
 
 

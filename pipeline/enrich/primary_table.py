@@ -11,11 +11,16 @@ import hashlib
 import json
 
 from pipeline.enrich.claims import attribution_res, check_claims, document_claims
+from pipeline.enrich.source_match import Source
 from pipeline.enrich.primary import (CANDIDATE_SQL, comparable, maker_names, partial, prepare, primary_sources,
                                     source_passages)
 
+# earlier_text: the texts of a document's earlier versions (a system card edited since): a claim the
+# card made when the coverage quoted it is no drift, even if a silent edit removed it later.
 STORY_DOCS = ("select id, kind, publisher, site, title, coalesce(canonical_url, url) as url, published, text, "
-              "duplicate_of from documents where (story_id = :id or story_id in "
+              "duplicate_of, (select group_concat(v.text, char(10) || char(10)) from document_versions v "
+              "where v.document_id = documents.id and v.text != documents.text) as earlier_text "
+              "from documents where (story_id = :id or story_id in "
               "(select old_id from story_redirects where new_id = :id)) order by coalesce(published, '9999'), id")
 
 
@@ -53,8 +58,10 @@ def story_checks(story, docs):
                 passages.append(dict(p, source_document_id=d["id"]))
     if usable:
         res = attribution_res([k for _, k in usable], maker_names([d for d, _ in usable]))
+        every_version = [Source(d["id"], "\n\n".join(filter(None, [d.get("text"), d.get("earlier_text")])))
+                         if d.get("earlier_text") else prepared[d["id"]] for d, _ in usable]
         for doc in coverage:
-            for c in check_claims(document_claims(doc.get("text") or "", res), list(prepared.values())):
+            for c in check_claims(document_claims(doc.get("text") or "", res), every_version):
                 claims.append(dict(c, document_id=doc["id"]))
     return sources, passages, claims
 
