@@ -29,12 +29,14 @@ def process_documents(db, model=None, stats=None):
     from pipeline.enrich.quotes_table import enrich_stories
     from pipeline.enrich.primary_table import check_stories
     from pipeline.stories.assign import assign_stories
+    from pipeline.stories.roundups import link_roundups
 
     run_id = start_run(db, "process")
     counts = {}
     try:
         counts["embedded"] = embed_documents(db, model_name=model, stats=stats)
         counts.update(assign_stories(db, model_name=model, stats=stats))
+        counts.update(link_roundups(db, model_name=model))  # roundups belong to none of the stories they cover
         counts.update(enrich_stories(db))
         counts.update(check_stories(db))     # primary sources, passages, claim checks (issue 22)
     except Exception as e:
