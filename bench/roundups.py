@@ -116,11 +116,13 @@ def score(db, gold_of, pages_at, negs):
         covered += len(set(linked) & page["gold"])
         wanted += len(page["gold"])
     tp = len(found & set(pages_at))
+    wide = {i for i, p in pages_at.items() if len(p["gold"]) >= 3}   # a page on two stories is never one by design
     alone = db.execute("select count(*) from documents d join stories s on s.id = d.story_id where d.id in "
                        "(select document_id from roundup_checks where roundup = 1)").fetchone()[0]
     return {"pages": len(pages_at), "negatives": len(negs), "negatives_with_sections": sectioned,
             "documents": db["documents"].count, "found": len(found), "detection_precision": round(tp / max(len(found), 1), 3),
-            "detection_recall": round(tp / len(pages_at), 3), "links": total,
+            "detection_recall": round(tp / len(pages_at), 3), "pages_3plus": len(wide),
+            "detection_recall_3plus": round(len(found & wide) / max(len(wide), 1), 3), "links": total,
             "link_precision": round(right / max(total, 1), 3), "link_recall": round(covered / max(wanted, 1), 3),
             "roundups_counted_in_a_story": alone}
 
@@ -159,7 +161,8 @@ def main(argv=None):
     print(f"{result['pages']} composed roundups, {result['negatives']} real single-event articles "
           f"({result['negatives_with_sections']} with 2+ sections), {result['documents']} documents in all")
     print(f"detection: precision {result['detection_precision']}, recall {result['detection_recall']} "
-          f"({result['found']} found)")
+          f"({result['found']} found); recall on the {result['pages_3plus']} pages of 3+ stories "
+          f"{result['detection_recall_3plus']}")
     print(f"links: precision {result['link_precision']}, recall {result['link_recall']} ({result['links']} written)")
     print(f"roundups still counted in a story: {result['roundups_counted_in_a_story']}")
 

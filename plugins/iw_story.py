@@ -109,6 +109,7 @@ def load_story(conn, story_id):
         "reactions_shown": [dict(r, link=http_url(r["url"])) for r in reactions],
         "related": related_stories(conn, story),
         "primary": model["primary"],    # primary sources, passages, claims not found (issue 22)
+        "also_covered_in": [dict(r, link=http_url(r["url"])) for r in model["also_covered_in"]],  # roundups (issue 19)
     }
 
 

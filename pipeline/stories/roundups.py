@@ -16,8 +16,9 @@ from pipeline.stories.features import ROUNDUP, parse_time
 
 SECTION_WORDS = 15      # a shorter block (a heading, a caption, a byline) says too little to match
 SECTION_CHARS = 600     # what of a section is embedded: its heading and opening, as for documents
-SECTION_MATCH = 0.6     # cosine of a section to a story's centroid that says "this section is that story"
-PAGE_MATCH = 0.6        # a page this close to one story is that story's coverage, whatever its sections
+SECTION_MATCH = 0.55    # cosine of a section to a story's centroid that says "this section is that story"
+PAGE_MATCH = 0.8        # a page whose sections average this close to one story is that story's coverage
+MIN_STORIES = 3         # a page on two events is more often an article recalling an earlier one
 MAX_SHARE = 0.5         # the most sections one story may hold in a roundup found by its sections
 WINDOW_DAYS = 60        # stories further than this from a dated page are not compared
 SHOWN_CHARS = 300       # of the matching section, kept in roundup_links.section
@@ -79,7 +80,7 @@ def best_matches(vectors, cents):
 def decide(page_match, matches):
     """Is a page with this best whole-page match and these per-section matches a roundup?"""
     strong = [sid for sid, s in matches if sid is not None and s >= SECTION_MATCH]
-    if len(set(strong)) < 2 or page_match[1] >= PAGE_MATCH:
+    if len(set(strong)) < MIN_STORIES or page_match[1] >= PAGE_MATCH:
         return False
     top = max(strong.count(sid) for sid in set(strong))
     return top <= MAX_SHARE * len(matches)
@@ -98,9 +99,9 @@ def check(db, doc, model=None, model_key=None):
     """(why or None, links) for one document: why is "title" or "sections" for a roundup."""
     from pipeline.stories.embed import encode
     by_title, secs = title_roundup(doc.get("title")), sections(doc.get("text"))
-    if len(secs) < 2 and not by_title:
+    if len(secs) < MIN_STORIES and not by_title:
         return None, {}
-    cents = story_centroids(db, doc, model_key)
+    cents = story_centroids(db, doc, model_key) if secs else {}
     if not cents:
         return ("title" if by_title else None), {}
     vecs = encode([" ".join(s.split())[:SECTION_CHARS] for s in secs], model=model)
@@ -121,7 +122,7 @@ def link_roundups(db, model_name=None):
                          "(SELECT document_id FROM roundup_checks) ORDER BY id"))
     counts, model = {"roundups": 0, "roundup_links": 0}, None
     for doc in todo:
-        if model is None and (len(sections(doc["text"])) >= 2 or title_roundup(doc["title"])):
+        if model is None and (len(sections(doc["text"])) >= MIN_STORIES or title_roundup(doc["title"])):
             model = load_model(model_name)  # only when some page has sections to compare
         why, links = check(db, doc, model, key) if model is not None else (None, {})
         with db.conn:
