@@ -251,6 +251,23 @@ def m221_card_changes(db):
     db["card_version_stories"].create_index(["story_id"])
 
 
+@migrations()
+def m236_roundup_links(db):
+    """Roundups (issue 19): pages that cover several events belong to none of them.
+
+    Written by `process` (pipeline.stories.roundups): `roundup_checks` records each document
+    checked once and whether it is a roundup (why: its title, or its sections); `roundup_links`
+    lists each story a roundup covers, with the section that matched it and the score.
+    """
+    db["roundup_checks"].create({"document_id": int, "roundup": int, "why": str, "story_id": str},
+                                pk="document_id")
+    db["roundup_checks"].create_index(["roundup"])
+    db["roundup_links"].create({"document_id": int, "story_id": str, "section": str, "score": float},
+                               pk=("document_id", "story_id"),
+                               foreign_keys=[("document_id", "documents", "id")])
+    db["roundup_links"].create_index(["story_id"])
+
+
 def migrate(db):
     """Apply every migration not yet recorded; return the names applied."""
     with db.atomic():

@@ -30,12 +30,14 @@ def process_documents(db, model=None, stats=None):
     from pipeline.enrich.primary_table import check_stories
     from pipeline.stories.assign import assign_stories
     from pipeline.enrich.card_versions import record_card_changes
+    from pipeline.stories.roundups import link_roundups
 
     run_id = start_run(db, "process")
     counts = {}
     try:
         counts["embedded"] = embed_documents(db, model_name=model, stats=stats)
         counts.update(assign_stories(db, model_name=model, stats=stats))
+        counts.update(link_roundups(db, model_name=model))  # roundups belong to none of the stories they cover
         counts.update(enrich_stories(db))
         counts.update(check_stories(db))     # primary sources, passages, claim checks (issue 22)
         counts.update(record_card_changes(db))   # after assign: links versions to the stories that followed

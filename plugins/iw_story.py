@@ -111,6 +111,7 @@ def load_story(conn, story_id):
         "primary": model["primary"],    # primary sources, passages, claims not found (issue 22)
         "card_versions": story_card_versions(conn, story_id),
         "incident": story_incident(conn, model),
+        "also_covered_in": [dict(r, link=http_url(r["url"])) for r in model["also_covered_in"]],  # roundups (issue 19)
     }
 
 

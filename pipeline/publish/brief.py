@@ -228,6 +228,8 @@ def build_brief(db, story_id, base_url=None):
         "summary_sentences": [{"text": s["text"], "outlet": s["publisher"], "url": s["url"],
                                "document_id": s["document_id"]} for s in facts["summary_sentences"]],
         "primary": brief_primary(facts["primary"], facts["urls"]),
+        "also_covered_in": [{k: r[k] for k in ("title", "outlet", "date", "url", "document_id")}
+                            for r in facts["also_covered_in"]],
         "timeline": timeline(docs, lead),
         "key_quotes": [quote_out(q) for q in key_quotes(facts["quotes"], facts["terms"])],
         "numbers": [{"value": n["value"], "counts": n["counts"], "sentence": n["sentence"], "outlet": n["outlet"], "url": n["url"],

@@ -22,6 +22,8 @@ by one rule:
   own post), the passages of each that the coverage draws on, and the claims the coverage
   attributes to them that were not found in them, per outlet (enrich.primary_table wrote them;
   only verbatim passages and sentences are shown).
+- also_covered_in: the roundups (newsletters, weeks in review, "top 10" lists) that cover the story
+  among others (stories.roundups wrote roundup_links), newest first; a roundup counts in no story.
 
 `story_facts` adds what the brief and the digest derive from it (summary, terms, categories,
 MSP areas, catalog links).
@@ -185,7 +187,8 @@ def read_story(db, story_id):
     quotes = story_quotes(db, documents)
     return {"story": story, "documents": documents, "copies": story_copies(db, documents), "quotes": quotes,
             "lead": lead_document(story, documents), "reactions": pick_reactions(quotes),
-            "sources": sources(documents), "primary": story_primary(db, story_id, documents)}
+            "sources": sources(documents), "primary": story_primary(db, story_id, documents),
+            "also_covered_in": also_covered_in(db, story_id)}
 
 
 def story_card_versions(db, story_id):
@@ -362,3 +365,24 @@ def story_primary(db, story_id, documents):
         for f in group["flags"]:
             f["source_partial"] = f["source_document_id"] in partial
     return {"sources": sources, "claims_checked": checked, "claims_found": found, "not_found": not_found}
+
+
+# ---------------------------------------------------------------- roundups that cover the story (issue 19)
+
+def also_covered_in(db, story_id):
+    """The roundups linked to the story (or to an id redirected to it): title, outlet, date, link
+    and the section that covers it, newest first, undated last."""
+    if not _has_table(db, "roundup_links"):
+        return []
+    found = rows(db, (
+        "select d.id as document_id, d.title, d.publisher, d.site, d.published, coalesce(d.canonical_url, d.url) as url, "
+        "d.guid, l.section, l.score from roundup_links l join documents d on d.id = l.document_id "
+        "where l.story_id = :id or l.story_id in (select old_id from story_redirects where new_id = :id) "
+        "order by coalesce(d.published, '') desc, d.id"), {"id": story_id})
+    out, seen = [], set()
+    for r in found:
+        if r["document_id"] not in seen:
+            seen.add(r["document_id"])
+            out.append({"document_id": r["document_id"], "title": r["title"], "outlet": outlet(r), "date": day(r["published"]),
+                        "url": public_url(r["url"], r["guid"]), "section": r["section"]})
+    return out
