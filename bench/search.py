@@ -247,8 +247,8 @@ def main(argv=None):
         print(f"hybrid search ready after {warm(port):.1f} s (model and vectors loaded)", file=sys.stderr)
         print(f"incidentwire bench.search: {n_docs:,} documents, Datasette over HTTP on 127.0.0.1, "
               f"one client, keep-alive")
-        for name, paths in (("search (JSON)", searches),
-                            ("search (HTML)", [p.replace("search.json", "search") for p in searches]),
+        for name, paths in (("words (JSON)", searches),
+                            ("words (HTML)", [p.replace("search.json", "search") for p in searches]),
                             ("story page", story_pages), ("hybrid (JSON)", hybrids),
                             ("hybrid (HTML)", [p.replace("search.json", "search") for p in hybrids])):
             t0 = time.perf_counter()

@@ -9,15 +9,18 @@ The old `hybrid_search` query's URLs redirect to `search` with the same paramete
 """
 import json
 import threading
+import time
 from collections import OrderedDict
 
 from datasette import Response, hookimpl
 
-from pipeline.find.documents import DEFAULT_MODE, DEPTH, MODES, any_words, search
+from pipeline.find.documents import DEFAULT_MODE, DEPTH, MODES, any_words, filter_args, search
 
 _MODEL = {}
 _LOADING = threading.Lock()
-_VECTORS = OrderedDict()    # the last few queries' vectors: the page asks twice (rows, then facets)
+_VECTORS = OrderedDict()    # the last few queries' vectors
+_RANKED = OrderedDict()     # the last few searches: the page asks twice (its rows, then its facets)
+FRESH_SECONDS = 10          # a remembered search is reused this long, and only while no document or vector is added
 QUERY_THREADS = 1    # torch threads for one short query: measured on the loaded 2-core machine, one thread
                      # embeds a query in ~23 ms (p50) where two spin against each other for ~120 ms
 
@@ -74,7 +77,18 @@ def ranked(conn, q, mode, filters=None, sort="", page=1):
         page = 1
     depth = DEPTH if sort == "date" else max(DEPTH, 50 * page)
     key, qvec = query_vector(q) if mode != "words" else (None, None)
-    return search(conn, q, qvec, key, mode, limit=2 * depth, filters=filters, depth=depth)
+    marks = (conn.execute("pragma database_list").fetchone()[2], key, depth,
+             conn.execute("select max(rowid) from documents").fetchone()[0],
+             conn.execute("select max(rowid) from embeddings").fetchone()[0])
+    asked = (str(q), mode, json.dumps(filter_args(filters), sort_keys=True), marks)
+    known = _RANKED.get(asked)
+    if known and time.monotonic() - known[0] < FRESH_SECONDS:
+        return known[1]
+    found = search(conn, q, qvec, key, mode, limit=2 * depth, filters=filters, depth=depth)
+    _RANKED[asked] = (time.monotonic(), found)
+    while len(_RANKED) > 32:
+        _RANKED.popitem(last=False)
+    return found
 
 
 def hybrid_function(conn):

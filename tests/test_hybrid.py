@@ -6,25 +6,18 @@ import sqlite3
 import feedparser
 import pytest
 
-from db.connection import open_db
 from pipeline.find import documents as find_documents
 from pipeline.find import fusion
 from pipeline.find.hybrid import fuse
 from pipeline.ops.serve import make_datasette
-from pipeline.stories.embed import embed_documents, encode, resolve_model
-from tests.support.briefs import CLAUDE_STORY, LION_AIR_STORY, build_db
-
-OTHER_WORDS = "snitching chatbot tattles"    # no document holds any of these words
-
+from pipeline.stories.embed import encode, resolve_model
+from tests.support.briefs import CLAUDE_STORY, LION_AIR_STORY
+from tests.support.search import OTHER_WORDS, build_embedded_db
 
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("hybrid") / "t.db"
-    build_db(path)
-    db = open_db(path)
-    embed_documents(db)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    build_embedded_db(path)
     return path
 
 

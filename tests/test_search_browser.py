@@ -10,13 +10,11 @@ import urllib.request
 
 import pytest
 
-from db.connection import open_db
-from pipeline.stories.embed import embed_documents
-from tests.support.briefs import CLAUDE_STORY, build_db
+from tests.support.briefs import CLAUDE_STORY
+from tests.support.search import OTHER_WORDS, build_embedded_db
 from tests.support.serving import serving
 
 CHROMIUM = os.environ.get("INCIDENTWIRE_CHROMIUM", "/usr/bin/chromium")
-OTHER_WORDS = "snitching chatbot tattles"    # no document holds any of these words
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +22,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     path = tmp_path_factory.mktemp("search-browser") / "t.db"
-    build_db(path)
-    db = open_db(path)
-    embed_documents(db)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    build_embedded_db(path)
     with serving(path) as base:
         deadline = time.monotonic() + 120    # the catalog loads the model on the first search
         while b'"meaning"' not in urllib.request.urlopen(
