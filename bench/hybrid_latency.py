@@ -37,7 +37,7 @@ def add_random_vectors(db_path, seed=3):
 
 
 def hybrid_paths(queries):
-    return [f"/incidentwire/hybrid_search.json?q={urllib.parse.quote(q)}&_shape=objects" for q in queries]
+    return [f"/incidentwire/search.json?q={urllib.parse.quote(q)}&mode=hybrid&_shape=objects" for q in queries]
 
 
 def warm(port, query="agent deleted a production database", timeout=300):

@@ -6,8 +6,8 @@ Builds a DB of N documents from real texts (the seed article and podcast segment
 catalog fixture, AIID reports and ECB+ articles from ../shared, varied by recombining
 their paragraphs and titles), serves it with pipeline.ops.serve.serve_datasette in a child
 process, then times the `search` stored query and the /stories/{id} page over HTTP
-keep-alive from one client. Prints p50/p95/p99 and requests per second. The `hybrid_search`
-stored query (words and meaning) is timed too, over random document vectors (bench.hybrid_latency);
+keep-alive from one client (words mode: mode=words). Prints p50/p95/p99 and requests per second.
+Its default mode, hybrid (words and meaning), is timed too, over random document vectors (bench.hybrid_latency);
 --retrieval adds the retrieval quality of words, meaning and hybrid on the eval sets (bench.retrieval).
 """
 import argparse
@@ -234,7 +234,7 @@ def main(argv=None):
                                             [args.queries - 1])]
     conn.close()
     story_ids.append("s-2025-w21-claude-opus-4")
-    searches = [f"/incidentwire/search.json?q={urllib.parse.quote(q)}" for q in query_terms(pairs, args.queries)]
+    searches = [f"/incidentwire/search.json?q={urllib.parse.quote(q)}&mode=words" for q in query_terms(pairs, args.queries)]
     from bench.hybrid_latency import add_random_vectors, hybrid_paths, warm
     added = add_random_vectors(db_path)
     if added:
@@ -247,9 +247,10 @@ def main(argv=None):
         print(f"hybrid search ready after {warm(port):.1f} s (model and vectors loaded)", file=sys.stderr)
         print(f"incidentwire bench.search: {n_docs:,} documents, Datasette over HTTP on 127.0.0.1, "
               f"one client, keep-alive")
-        for name, paths in (("search (JSON)", searches),
-                            ("search (HTML)", [p.replace("search.json", "search") for p in searches]),
-                            ("story page", story_pages), ("hybrid (JSON)", hybrids)):
+        for name, paths in (("words (JSON)", searches),
+                            ("words (HTML)", [p.replace("search.json", "search") for p in searches]),
+                            ("story page", story_pages), ("hybrid (JSON)", hybrids),
+                            ("hybrid (HTML)", [p.replace("search.json", "search") for p in hybrids])):
             t0 = time.perf_counter()
             latencies = timed(port, paths)
             report(name, latencies, time.perf_counter() - t0)

@@ -200,7 +200,7 @@ async def test_story_id_cells_link_to_story_pages(ds):
 # --- stored query: search --------------------------------------------------------------------
 
 async def test_search_ranks_title_matches_first_and_labels_stories(ds):
-    found = await rows(ds, "/incidentwire/search.json?q=blackmail")
+    found = await rows(ds, "/incidentwire/search.json?q=blackmail&mode=words")
     ids = [r["id"] for r in found]
     assert {6, 9, 4, 5} <= set(ids)
     # Title hits (Business of Tech, the mirror) outrank text-only hits (VentureBeat and its copy).

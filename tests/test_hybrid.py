@@ -1,4 +1,4 @@
-"""Hybrid search (words + meaning, RRF): the engine, and the `hybrid_search` stored query with JSON and Atom."""
+"""Hybrid search (words + meaning): the engine, the fusions, and the `search` stored query's modes with JSON and Atom."""
 import asyncio
 import json
 import sqlite3
@@ -6,24 +6,18 @@ import sqlite3
 import feedparser
 import pytest
 
-from db.connection import open_db
 from pipeline.find import documents as find_documents
+from pipeline.find import fusion
 from pipeline.find.hybrid import fuse
 from pipeline.ops.serve import make_datasette
-from pipeline.stories.embed import embed_documents, encode, resolve_model
-from tests.support.briefs import CLAUDE_STORY, LION_AIR_STORY, build_db
-
-OTHER_WORDS = "snitching chatbot tattles"    # no document holds any of these words
-
+from pipeline.stories.embed import encode, resolve_model
+from tests.support.briefs import CLAUDE_STORY, LION_AIR_STORY
+from tests.support.search import OTHER_WORDS, build_embedded_db
 
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("hybrid") / "t.db"
-    build_db(path)
-    db = open_db(path)
-    embed_documents(db)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    build_embedded_db(path)
     return path
 
 
@@ -52,40 +46,95 @@ async def ds(db_path):
     return ds
 
 
-async def rows(ds, q, mode="", ext="json"):
-    response = await ds.client.get(f"/incidentwire/hybrid_search.{ext}",
-                                   params={"q": q, "mode": mode, "_shape": "objects"})
+async def rows(ds, q, mode="", ext="json", **params):
+    response = await ds.client.get(f"/incidentwire/search.{ext}",
+                                   params={"q": q, "mode": mode, "_shape": "objects", **params})
     assert response.status_code == 200, response.text[:500]
     return response.json()["rows"] if ext == "json" else response
 
 
-async def test_stored_query_finds_by_meaning_once_the_model_is_loaded(ds):
+async def meaning_ready(ds):
     for _ in range(300):    # the first search starts loading the model and is words alone meanwhile
         found = await rows(ds, OTHER_WORDS)
         if found:
-            break
+            return found
         await asyncio.sleep(0.2)
-    assert found and found[0]["story_id"] == CLAUDE_STORY and json.loads(found[0]["matched_by"]) == ["meaning"]
+    raise AssertionError("the catalog never searched by meaning")
+
+
+async def test_search_finds_by_meaning_by_default_once_the_model_is_loaded(ds):
+    found = await meaning_ready(ds)
+    assert found[0]["story_id"] == CLAUDE_STORY and json.loads(found[0]["matched_by"]) == ["meaning"]
+    assert found[0]["mode"] == "hybrid" and found[0]["matched"] == "meaning"
     assert found[0]["snippet_html"] and "<mark>" not in found[0]["snippet_html"]    # no word hit: the text's start
     assert await rows(ds, OTHER_WORDS, mode="words") == []
+    assert {r["story_id"] for r in await rows(ds, OTHER_WORDS, mode="meaning")} >= {CLAUDE_STORY}
 
 
 async def test_word_hits_are_highlighted_and_first(ds):
+    await meaning_ready(ds)
     found = await rows(ds, "Lion Air", mode="hybrid")
     assert found[0]["story_id"] == LION_AIR_STORY and "<mark>" in found[0]["title_html"] + found[0]["snippet_html"]
     assert json.loads(found[0]["matched_by"])[0] == "words"
     assert await rows(ds, "   ") == []
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "words", "meaning"])
+@pytest.mark.parametrize("name,value,holds", [
+    ("kind", "podcast", lambda r: r["kind"] == "podcast"),
+    ("source", "VentureBeat", lambda r: r["publisher"] == "VentureBeat"),
+    ("since", "2025-05-24", lambda r: r["published"] >= "2025-05-24"),
+    ("until", "2018-12", lambda r: r["published"] < "2019"),
+])
+async def test_every_filter_works_in_every_mode(ds, mode, name, value, holds):
+    await meaning_ready(ds)
+    q = "Lion Air crash" if name == "until" else "Claude Opus blackmail"
+    unfiltered = await rows(ds, q, mode)
+    found = await rows(ds, q, mode, **{name: value})
+    assert found and all(holds(r) for r in found), found
+    assert {r["id"] for r in found} == {r["id"] for r in unfiltered if holds(r)} or len(unfiltered) >= 50
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "words", "meaning"])
+async def test_newest_first_and_pages_in_every_mode(ds, mode):
+    await meaning_ready(ds)
+    newest = [r["published"] for r in await rows(ds, "Claude", mode, sort="date")]
+    assert newest and newest == sorted(newest, reverse=True)
+    first = await rows(ds, "Claude", mode)
+    second = await rows(ds, "Claude", mode, page="2")
+    assert first and not {r["id"] for r in first} & {r["id"] for r in second}
+
+
 async def test_atom_feed_of_a_hybrid_search(ds):
-    response = await rows(ds, "Lion Air", ext="atom")
+    response = await rows(ds, "Lion Air", mode="hybrid", ext="atom")
     parsed = feedparser.parse(response.content)
     assert not parsed.bozo and parsed.entries and all(e.get("id") and e.get("link") for e in parsed.entries)
 
 
-def test_combine_normalises_each_list_and_weights_words():
-    scores = find_documents.combine((0.7, [(1, 10.0), (2, 0.0)]), (0.3, [(2, 0.9), (3, 0.1)]))
-    assert scores == {1: 0.7, 2: 0.3, 3: 0.0}
+async def test_search_page_offers_the_modes_and_says_what_matched(ds):
+    await meaning_ready(ds)
+    page = (await ds.client.get("/incidentwire/search", params={"q": OTHER_WORDS})).text
+    assert '<select name="mode"' in page and '<option value="hybrid" selected>' in page
+    assert "matched by meaning" in page and "by words and meaning" in page
+    odd = (await ds.client.get("/incidentwire/search", params={"q": "Lion Air", "mode": "<b>vibes</b>"})).text
+    assert "There is no mode “&lt;b&gt;vibes&lt;/b&gt;”" in odd and "matched by words" in odd
+
+
+async def test_the_old_hybrid_search_urls_redirect_to_search(ds):
+    response = await ds.client.get("/incidentwire/hybrid_search.json?q=Lion+Air&mode=words")
+    assert response.status_code == 301
+    assert response.headers["location"] == "/incidentwire/search.json?q=Lion+Air&mode=words"
+
+
+def test_weighted_sum_normalises_each_list_and_weights_words():
+    scores = fusion.weighted_sum([(1, 10.0), (2, 0.0)], [(2, 0.9), (3, 0.1)], 0.7)
+    assert scores == pytest.approx({1: 0.7, 2: 0.3, 3: 0.0})
+
+
+def test_normalising_past_the_top_ranks_keeps_the_first_pages():
+    deep = [(i, 1000.0 - i) for i in range(300)]
+    shallow, full = fusion.normalised(deep[:fusion.NORM_DEPTH]), fusion.normalised(deep)
+    assert all(shallow[i] == full[i] for i in shallow) and full[299] == 0.0
 
 
 def test_float16_scan_then_float32_rescoring_ranks_as_an_exact_scan():

@@ -178,3 +178,116 @@ def test_watch_send_mails_the_digest_after_a_run_once_per_person(smtp, db_path, 
     mail_logs = [json.loads(line)["mail"] for line in out.stdout.splitlines() if '"mail"' in line]
     assert mail_logs[-1]["digest"]["already_sent"] == 2 and "alerts" in mail_logs[-1]
     assert len(inbox.messages) == 2
+
+
+# --- STARTTLS and AUTH: a real aiosmtpd server that requires both, with a self-signed certificate
+
+PASSWORD = "s3cret pass"
+
+
+def self_signed(folder):
+    """(cert.pem, key.pem) for 127.0.0.1 and localhost, made here with `cryptography`."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "incidentwire test SMTP")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class TlsInbox(Inbox):
+    """An Inbox that also notes whether each mail came over TLS and which AUTH mechanism logged in."""
+
+    def __init__(self):
+        super().__init__()
+        self.tls, self.logins = [], []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.tls.append(bool(session.ssl))
+        return await super().handle_DATA(server, session, envelope)
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        ok = auth_data.login == b"digest-bot" and auth_data.password == PASSWORD.encode()
+        if ok:
+            self.logins.append(mechanism)
+        return AuthResult(success=ok, handled=False)    # handled=False: the server answers 535 itself
+
+
+@pytest.fixture(params=["LOGIN", "PLAIN"])
+def tls_smtp(request, tmp_path):
+    """A server that requires STARTTLS before anything and offers only one AUTH mechanism."""
+    import ssl
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = TlsInbox()
+    other = {"LOGIN": "PLAIN", "PLAIN": "LOGIN"}[request.param]
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=context,
+                            require_starttls=True, authenticator=inbox.authenticate, auth_require_tls=True,
+                            auth_exclude_mechanism=[other])
+    controller.start()
+    yield inbox, controller.port, cert, request.param
+    controller.stop()
+
+
+def tls_config(tmp_path, port, cafile=None):
+    trust = f'smtp_cafile = "{cafile}"\n' if cafile else ""
+    path = write_config(tmp_path, port, f'smtp_user = "digest-bot"\n{trust}')
+    path.write_text(path.read_text().replace("smtp_starttls = false", "smtp_starttls = true"))
+    return path
+
+
+def test_starttls_and_login_with_a_certificate_trusted_by_smtp_cafile(tls_smtp, db_path, tmp_path, monkeypatch):
+    inbox, port, cert, mechanism = tls_smtp
+    monkeypatch.setenv("INCIDENTWIRE_SMTP_PASSWORD", PASSWORD)
+    result = run("send", "--week", WEEK, "--db", db_path, "--config", tls_config(tmp_path, port, cert))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sent"] == 2 and len(inbox.messages) == 2
+    assert inbox.tls == [True, True] and inbox.logins == [mechanism]
+
+
+def test_an_untrusted_certificate_is_refused_by_default(tls_smtp, db_path, tmp_path, monkeypatch):
+    inbox, port, _, _ = tls_smtp
+    monkeypatch.setenv("INCIDENTWIRE_SMTP_PASSWORD", PASSWORD)
+    result = run("send", "--week", WEEK, "--db", db_path, "--config", tls_config(tmp_path, port))
+    assert result.exit_code == 1 and result.stderr.strip().count("\n") == 0
+    assert f"SMTP server 127.0.0.1:{port}: its certificate is not trusted" in result.stderr
+    assert "smtp_cafile" in result.stderr and inbox.messages == [] and inbox.logins == []
+    assert open_db(db_path)["deliveries"].count == 0
+
+
+def test_a_wrong_password_is_one_line_and_the_digest_stays_unsent(tls_smtp, db_path, tmp_path, monkeypatch):
+    inbox, port, cert, mechanism = tls_smtp
+    config = tls_config(tmp_path, port, cert)
+    monkeypatch.setenv("INCIDENTWIRE_SMTP_PASSWORD", "wrong")
+    result = run("send", "--week", WEEK, "--db", db_path, "--config", config)
+    assert result.exit_code == 1 and result.stderr.strip().count("\n") == 0
+    assert f"SMTP server 127.0.0.1:{port} refused the login of 'digest-bot'" in result.stderr
+    assert "535" in result.stderr and "INCIDENTWIRE_SMTP_PASSWORD" in result.stderr
+    assert inbox.messages == [] and open_db(db_path)["deliveries"].count == 0
+    monkeypatch.setenv("INCIDENTWIRE_SMTP_PASSWORD", PASSWORD)
+    retry = run("send", "--week", WEEK, "--db", db_path, "--config", config)
+    assert retry.exit_code == 0 and json.loads(retry.stdout)["sent"] == 2 and inbox.logins == [mechanism]
+
+
+def test_smtp_cafile_must_be_a_file(db_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("INCIDENTWIRE_SMTP_PASSWORD", PASSWORD)
+    result = run("send", "--week", WEEK, "--db", db_path, "--config", tls_config(tmp_path, 25, tmp_path / "nope.pem"))
+    assert result.exit_code == 1 and "smtp_cafile must name a PEM file" in result.stderr and "nope.pem" in result.stderr

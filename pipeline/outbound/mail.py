@@ -1,15 +1,20 @@
 """SMTP for `send` and `alerts`: the settings (the [settings] keys below), composing, one connection.
 
 Keys in [settings] of the sources file: smtp_host, smtp_port (default 587 with STARTTLS, else 25),
-smtp_starttls (bool, default true), smtp_user (log in when set; the password comes from
-$INCIDENTWIRE_SMTP_PASSWORD), mail_from, digest_to (list of addresses), alerts_to (list).
+smtp_starttls (bool, default true), smtp_user (log in when set, after STARTTLS; the password comes
+from $INCIDENTWIRE_SMTP_PASSWORD), smtp_cafile (optional: a PEM file of the certificates to trust for
+the server, for a private CA or a self-signed certificate; without it the system's CAs), mail_from,
+digest_to (list of addresses), alerts_to (list). The server's certificate and host name are always
+verified: there is no switch to turn that off, only smtp_cafile to say whom to trust.
 Network code only: it never writes the database (pipeline.outbound.deliveries does).
 """
 import email.message
 import email.utils
 import os
+import pathlib
 import smtplib
 import socket
+import ssl
 
 PASSWORD_ENV = "INCIDENTWIRE_SMTP_PASSWORD"
 TIMEOUT = 30
@@ -42,7 +47,10 @@ def mail_settings(config, recipients_key):
     user = s.get("smtp_user")
     if user and not os.environ.get(PASSWORD_ENV):
         raise MailError(f"smtp_user is set: put the SMTP password in ${PASSWORD_ENV}")
-    return {"host": s["smtp_host"], "port": port, "starttls": starttls, "user": user,
+    cafile = s.get("smtp_cafile")
+    if cafile is not None and (not isinstance(cafile, str) or not pathlib.Path(cafile).is_file()):
+        raise MailError(f"{config['path']}: [settings] smtp_cafile must name a PEM file; {cafile!r} is not one")
+    return {"host": s["smtp_host"], "port": port, "starttls": starttls, "user": user, "cafile": cafile,
             "password": os.environ.get(PASSWORD_ENV), "from": s["mail_from"],
             "to": address_list(s, recipients_key), "domain": s["mail_from"].rsplit("@", 1)[1]}
 
@@ -76,9 +84,20 @@ class Outbox:
         try:
             self.smtp = smtplib.SMTP(s["host"], s["port"], timeout=TIMEOUT)
             if s["starttls"]:
-                self.smtp.starttls()
+                # verifies the certificate and the host name; smtp_cafile says whom to trust
+                self.smtp.starttls(context=ssl.create_default_context(cafile=s.get("cafile")))
             if s["user"]:
                 self.smtp.login(s["user"], s["password"])
+        except smtplib.SMTPAuthenticationError as e:
+            self.close()
+            said = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+            raise MailError(f"{self.where()} refused the login of {s['user']!r} ({e.smtp_code} {said}): "
+                            f"check ${PASSWORD_ENV}; nothing was sent, "
+                            "run again to retry")
+        except ssl.SSLCertVerificationError as e:
+            self.close()
+            raise MailError(f"{self.where()}: its certificate is not trusted ({e.verify_message}); set smtp_cafile "
+                            "to the PEM file of its certificate or CA; nothing was sent, run again to retry")
         except (OSError, smtplib.SMTPException) as e:
             self.close()
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
