@@ -149,12 +149,26 @@ async def not_found(datasette, request, message):
         status=404)
 
 
+def roundup_document(conn, story_id):
+    """The document id of the roundup whose own story id this is, or None."""
+    if not conn.execute("select 1 from sqlite_master where name = 'roundup_checks'").fetchone():
+        return None
+    row = conn.execute("select document_id from roundup_checks where roundup = 1 and story_id = ?",
+                       [story_id]).fetchone()
+    return row[0] if row else None
+
+
 async def find_story(datasette, request, suffix):
     """(surviving story id, None), or (None, a redirect for a merged id or a 404 page)."""
     story_id = story_id_from(request)
     db = datasette.get_database(DB_NAME)
     target = await db.execute_fn(lambda conn: resolve_story(conn, story_id))
     if target is None:
+        # A roundup keeps a story id of its own that no story holds (it counts in none): its link
+        # leads to the roundup's document page instead of a 404.
+        roundup = await db.execute_fn(lambda conn: roundup_document(conn, story_id))
+        if roundup is not None:
+            return None, Response.redirect(datasette.urls.path(f"/{DB_NAME}/documents/{roundup}"))
         return None, await not_found(datasette, request, f"No story with id {story_id!r}.")
     if target != story_id:
         location = story_path(datasette, target, suffix)

@@ -143,6 +143,9 @@ async def test_story_page_and_brief_show_also_covered_in_escaped(store):
     new = (await ds.client.get("/incidentwire/new_stories.json?_shape=array")).json()
     own = check_of(db, ids["roundup"])[2]
     assert own not in {r["story_id"] for r in new} and sid in {r["story_id"] for r in new}
-    assert (await ds.client.get(f"/stories/{own}")).status_code == 404
+    # Its own story id is no story: a link to it leads to the roundup's document page, not a 404.
+    gone = await ds.client.get(f"/stories/{own}")
+    assert gone.status_code == 302 and gone.headers["location"] == f"/incidentwire/documents/{ids['roundup']}"
+    assert (await ds.client.get("/stories/s-0000000000")).status_code == 404
     brief = render_brief_markdown(build_brief(db, sid))
     assert "## Also covered in" in brief and "Notes Weekly (2025-06-05)" in brief
