@@ -81,3 +81,22 @@ def has_time(value):
     if dt.tzinfo is not None:
         dt = dt.astimezone(datetime.timezone.utc)
     return (dt.hour, dt.minute, dt.second, dt.microsecond) != (0, 0, 0, 0)
+
+
+_MONTH_NAME = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATELINE = re.compile(
+    r"\b(?:" + _MONTH_NAME + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d"   # May 22, 2025
+    r"|\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH_NAME + r",?\s+(?:19|20)\d\d"      # 22 May 2025
+    r"|(?:19|20)\d\d-[01]\d-[0-3]\d)(?!\d)", re.I)                                 # 2025-05-22
+DATELINE_CHARS = 300  # a dateline opens the text; a date further in is what the story recounts
+
+
+def dateline_date(text):
+    """The full date a text opens with ("May 03, 2013 After skipping ...", "Published 22 May 2025"),
+    as an ISO day, or None: where a page carries no date, its dateline is the nearest thing to one.
+    Only the first few lines are read: later dates are the history a report recounts."""
+    m = _DATELINE.search((text or "")[:DATELINE_CHARS])
+    if not m:
+        return None
+    dt = parse_date(m.group(0).replace(".", ""))
+    return dt.date().isoformat() if dt else None

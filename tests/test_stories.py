@@ -234,7 +234,7 @@ def test_a_lone_document_rejoins_a_story_that_grew_toward_it():
     # Max-link only, so the geometry alone decides: a is 50 degrees from b (too far) and opens a
     # story, c joins a, d is closer to c than to b, and then b is within 17 degrees of d.
     cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
-    cfg.update({"w_mx": 1.0, "join": 0.9, "time_penalty": 0.0, "social_bonus": 0.0, "rejoin_margin": 0.0})
+    cfg.update({"w_mx": 1.0, "join": 0.9, "time_penalty": 0.0, "rejoin_margin": 0.0})
     out = cluster_stream(items, vectors, config=cfg)
     grown = story_id_for(items[1])
     assert out["labels"] == [grown] * 4
@@ -256,8 +256,7 @@ def _fold_stream(y_published="2025-05-20"):
               "published": y_published if k == "y" else "2025-05-20"} for k in angles]
     vectors = np.array([deg(a) for a in angles.values()], dtype=np.float32)
     cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
-    cfg.update({"w_avg": 1.0, "join": 0.95, "merge": 0.99, "fold": 0.75, "time_penalty": 0.0,
-                "social_bonus": 0.0})
+    cfg.update({"w_avg": 1.0, "join": 0.95, "merge": 0.99, "fold": 0.75, "time_penalty": 0.0})
     return items, vectors, cfg
 
 
@@ -299,7 +298,7 @@ def test_a_storys_members_in_other_languages_do_not_dilute_it_for_its_main_one()
              for k in angles]
     vectors = np.array([deg(a) for a in angles.values()], dtype=np.float32)
     cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
-    cfg.update({"w_avg": 1.0, "join": 0.9, "time_penalty": 0.0, "social_bonus": 0.0, **AT_ARRIVAL})
+    cfg.update({"w_avg": 1.0, "join": 0.9, "time_penalty": 0.0, **AT_ARRIVAL})
     assert cluster_stream(items, vectors, config=cfg)["labels"] == ["s-1"] * 6
     # The same story all in English: e is read against all five and opens a story of its own.
     english = [dict(it, lang="en") for it in items]
@@ -326,7 +325,8 @@ def _second_thoughts_stream():
                   "kind": "blog", "publisher": "Lab", "published": "2025-05-21"})
     vectors = np.array([deg(angles[k]) for k in "abcde"] + [deg(40), deg(180)], dtype=np.float32)
     cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
-    cfg.update({"w_avg": 1.0, "join": 0.7, "merge": 0.9, "time_penalty": 0.0, "social_bonus": 0.0})
+    cfg.update({"w_avg": 1.0, "join": 0.7, "merge": 0.9, "fold": 0.5, "refine_margin": 0.02, "fold_margin": 0.02,
+                "time_penalty": 0.0})
     return items, vectors, cfg
 
 
@@ -404,7 +404,7 @@ def test_a_labs_title_only_post_gets_no_short_text_lift():
              "published": f"2025-06-0{k + 1}", "publisher": f"Publisher {k}"}
             for k, t in enumerate(["Introducing Lab Code", "Introducing Lab Compute"])]
     cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
-    cfg.update({"w_c": 1.0, "w_short": scoring.CONFIG["w_short"], "join": 0.75, "time_penalty": 0.0})
+    cfg.update({"w_c": 1.0, "w_short": scoring.CONFIG["w_short"], "join": 0.7, "time_penalty": 0.0})
     headlines = [dict(r, kind="article") for r in rows]
     assert len(set(cluster_stream(headlines, v, config=cfg)["labels"])) == 1
     posts = [dict(r, kind="blog") for r in rows]

@@ -26,4 +26,35 @@ def test_sensitivity_and_leave_one_set_out_read_the_grid():
     assert loso["join"]["c"] == {"step": -1, "delta": -0.1}  # chosen on a and b, it costs c
     assert loso["join"]["a"] == {"step": 0, "delta": 0.0}  # b and c together prefer the base
     grid = checks.probe_grid({"join": 0.69, "tau_days": 1.0}, ["join", "tau_days"])
-    assert ("join", -1, {"join": 0.64}) in grid and ("tau_days", -1, {"tau_days": 0.1}) in grid
+    assert ("join", -1, {"join": 0.65}) in grid and ("tau_days", -1, {"tau_days": 0.1}) in grid
+
+
+def test_an_undated_page_is_timed_by_the_date_it_opens_with_only():
+    from pipeline.dates import dateline_date
+    # ECB+'s texts open with their day; pages print "Published 22 May 2025" above the text.
+    assert dateline_date("May 03, 2013 After skipping out on entering a Newport Beach facility") == "2013-05-03"
+    assert dateline_date("Published 22 May 2025 by the desk. The model tried to") == "2025-05-22"
+    assert dateline_date("Sept. 4, 2024 — Researchers said") == "2024-09-04"
+    assert dateline_date("Updated 2025-05-22T10:00Z. Anthropic said") == "2025-05-22"
+    # A year alone names no day; a date deep in the text is the history it recounts.
+    assert dateline_date("In 2024 the lab said the model would") is None
+    assert dateline_date("The lab said the model would. " * 12 + "On May 3, 2013 it did.") is None
+    assert dateline_date(None) is None and dateline_date("") is None
+
+
+def test_similarity_weights_are_shares_so_raising_one_keeps_the_scale():
+    """The join score averages its similarities: doubling every similarity weight, or raising one
+    when all similarities agree, leaves the score where it was (no cliff from a weight's size)."""
+    import numpy as np
+    from pipeline.stories import scoring
+    from pipeline.stories.stream import cluster_stream
+    v = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
+    items = [{"id": k, "title": t, "text": "", "published": None}
+             for k, t in enumerate(["pirates seize tanker", "pirates seize tanker off coast", "quake hits city"])]
+    base = dict(scoring.CONFIG)
+    doubled = {**base, **{scoring.WEIGHTS[k]: 2 * base[scoring.WEIGHTS[k]] for k in scoring.SIMILARITIES}}
+    assert cluster_stream(items, v, config=base)["labels"] == cluster_stream(items, v, config=doubled)["labels"]
+    st_score = lambda cfg, f: (sum(cfg[scoring.WEIGHTS[k]] * f[k] for k in scoring.SIMILARITIES)
+                               / scoring.shares(cfg, scoring.SIMILARITIES))
+    agree = {k: 0.6 for k in scoring.SIMILARITIES}
+    assert abs(st_score(base, agree) - st_score({**base, "w_mx": base["w_mx"] + 0.1}, agree)) < 1e-9

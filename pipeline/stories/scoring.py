@@ -10,50 +10,49 @@ CONFIG = {
     "window_days": 365.0,    # a dated document meets stories seen within this window ...
     "max_active": 2000,      # ... and at most this many most recently touched stories
     "tau_days": 10.0,        # time kernel: evidence fades as a story goes quiet ...
-    "time_penalty": 0.05,    # ... by at most this much (dates are often missing or rough)
+    "time_penalty": 0.0366,    # ... by at most this much (dates are often missing or rough)
     "topk": 12,              # candidate stories (by dense similarity) scored in full
     "member_cap": 64,        # max-link looks at this many members of a story (first + latest)
     "idf_batch": True,       # IDF from every document known at run time (no labels involved)
     "key_avg": True,         # names count by the share of a story's members that carry them
     # Score of a document against a story (weights on similarities in [0, 1]):
-    "w_c": 0.222,            # dense cosine to the story centroid
-    "w_mx": 0.3,             # dense cosine to the closest member (max-link): mixed stories
+    "w_c": 0.1625,            # dense cosine to the story centroid
+    "w_mx": 0.2196,             # dense cosine to the closest member (max-link): mixed stories
                              # (lab post, article, podcast, posts) have no typical member
-    "w_avg": 0.422,          # mean dense cosine to the members (average-link)
-    "w_lexavg": 0.422,       # mean tf-idf cosine to the members
-    "w_key": 0.033,          # share of the document's names/numbers the story's members carry
-    "w_short": 0.667,        # lift / sqrt(distinct terms): short texts score lower against everything
-    "social_bonus": 0.1,     # posts (kind "social") within social_days of a story's coverage ...
-    "social_days": 2.0,      # ... get this lift: they react to it in few words
-    "w_miss": -0.07,         # share of the names and numbers a story keeps using (half its members name them)
+    "w_avg": 0.3089,          # mean dense cosine to the members (average-link)
+    "w_lexavg": 0.3089,       # mean tf-idf cosine to the members
+    "w_key": 0.0242,          # share of the document's names/numbers the story's members carry
+    "w_short": 0.4883,        # lift / sqrt(distinct terms): short texts score lower against everything
+    "w_miss": -0.0512,         # share of the names and numbers a story keeps using (half its members name them)
                              # that the document never names: another event of the same kind (another
                              # ship, another count of pirates). Articles in the story's language only
-    "w_year_clash": -0.15,   # the members agree on a year the document never names: same kind
+    "w_year_clash": -0.1098,   # the members agree on a year the document never names: same kind
                              # of event, another time (when a date is missing)
-    "join": 0.69,            # join the best story at or above this score, else open a new one
-    "fold": 0.5,             # at the next refine, a story of at most fold_max documents folds into the
-    "fold_margin": 0.02,     # ... bigger story that takes each of its members at this score, this much
+    "join": 0.5051,            # join the best story at or above this score, else open a new one
+    "fold": 0.366,             # at the next refine, a story of at most fold_max documents folds into the
+    "fold_margin": 0.0146,     # ... bigger story that takes each of its members at this score, this much
     "fold_max": 2,           # ... ahead of any other story, and (when dated) within tau_days of its
                              # ... coverage (see fold)
     "near": 8,               # after a join, the story is checked against this many neighbours:
     "rejoin_max": 1,         # ... a neighbour this small whose members would now join it, with
-    "rejoin_margin": 0.02,   # ... this much to spare, folds in (it came before the story grew)
-    "merge": 0.6,            # two live stories scoring this much with each other merge
+    "rejoin_margin": 0.0146,   # ... this much to spare, folds in (it came before the story grew)
+    "merge": 0.5629,            # two live stories scoring this much with each other merge
     "refine_every": 100,     # second thoughts after this many documents (and at the end of a run):
-    "refine_margin": 0.02,   # ... a member of a story they touched moves to a neighbouring story
+    "refine_margin": 0.0146,   # ... a member of a story they touched moves to a neighbouring story
     "refine_passes": 3,      # ... that now scores it higher by this much (see refine)
-    "w_own_pub": -0.1,       # a lab's or vendor's own post (kind blog or system card) against a story made
+    "w_own_pub": -0.0732,       # a lab's or vendor's own post (kind blog or system card) against a story made
                              # only of that publisher's posts: a publisher does not announce one thing twice
-    "w_xlang": 0.8,          # a document in another language than the story's: share of the names and
+    "w_xlang": 0.5857,          # a document in another language than the story's: share of the names and
                              # numbers the story keeps using that it names too (the model reads English,
                              # the vocabularies differ, names carry over)
 }
 
 # The weight (CONFIG key) of each feature in a document-story score.
 WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lexavg": "w_lexavg", "key": "w_key",
-           "short": "w_short", "time": "time_penalty", "social": "social_bonus", "year_clash": "w_year_clash",
+           "short": "w_short", "time": "time_penalty", "year_clash": "w_year_clash",
            "xlang": "w_xlang", "own_pub": "w_own_pub", "miss": "w_miss"}
 
+SIMILARITIES = ("c", "mx", "avg", "lexavg")  # averaged by their weights (see score)
 FIRST_PARTY = ("blog", "system_card")  # kinds a lab or vendor publishes about itself
 
 
@@ -126,7 +125,7 @@ def pair_features(st, i, s, c, mx):
          "lexavg": sum(w * lsum(t) for t, w in st.doc_unit[i].items() if t in s.lsum) / n_in,
          "key": key_overlap(st.doc_keys[i], s.keys, st.kidf, s.n if st.cfg["key_avg"] else None),
          # Short documents (headlines, posts) score lower against everything: lift them.
-         "short": short, "time": 0.0, "social": 0.0,
+         "short": short, "time": 0.0,
          "year_clash": 0.0, "xlang": 0.0, "miss": 0.0,
          # A lab's post against a story of only that lab's posts: another announcement, most likely.
          "own_pub": float(kind in FIRST_PARTY and bool(publisher) and s.pubs[publisher] == s.n)}
@@ -137,8 +136,6 @@ def pair_features(st, i, s, c, mx):
     gap = gap_days(st, i, s)
     if gap is not None:
         f["time"] = -(1 - math.exp(-gap / st.cfg["tau_days"]))
-        # A post is a reaction: within a story's burst it needs less evidence to join it.
-        f["social"] = float(kind == "social" and gap <= st.cfg["social_days"])
     if gap is None:
         # Same kind of event, another year: the members agree on a year the document never names.
         # Only when a date is missing: with both dates known the time kernel judges the distance,
@@ -170,8 +167,17 @@ def _missed_share(st, i, s):
 
 
 def score(st, i, s, c, mx):
-    """Document i's join score against story s, given its centroid and max-link cosines."""
-    return sum(st.cfg[WEIGHTS[k]] * v for k, v in pair_features(st, i, s, c, mx).items())
+    """Document i's join score against story s, given its centroid and max-link cosines: a weighted
+    mean of the similarities (their weights are shares, so raising one lowers the others and the
+    score keeps its scale), plus the lifts and penalties."""
+    f, cfg = pair_features(st, i, s, c, mx), st.cfg
+    return (sum(cfg[WEIGHTS[k]] * f[k] for k in SIMILARITIES) / shares(cfg, SIMILARITIES)
+            + sum(cfg[WEIGHTS[k]] * v for k, v in f.items() if k not in SIMILARITIES))
+
+
+def shares(cfg, keys):
+    """The sum the weights of `keys` are shares of (1 when they are all off)."""
+    return sum(cfg[WEIGHTS[k]] for k in keys) or 1.0
 
 
 def story_score(st, i, s):
@@ -192,5 +198,5 @@ def story_pair_score(st, a, b):
         shared = sum(st.kidf(k) * c / x.n * y.keys[k] / y.n for k, c in x.keys.items() if k in y.keys)
         key += 0.5 * (shared / total if total else 0.0)
     cfg = st.cfg
-    return (cfg["w_c"] * float(ca @ cb) + cfg["w_avg"] * avg + cfg["w_lexavg"] * lexavg
-            + cfg["w_key"] * key)
+    return ((cfg["w_c"] * float(ca @ cb) + cfg["w_avg"] * avg + cfg["w_lexavg"] * lexavg)
+            / shares(cfg, ("c", "avg", "lexavg")) + cfg["w_key"] * key)

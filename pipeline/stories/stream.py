@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 
+from pipeline.dates import dateline_date
+
 from pipeline.stories.features import ROUNDUP, key_terms, lexical_terms, parse_time, plain, unit_terms, years
 from pipeline.stories.records import stream_order
 from pipeline.stories.refine import refine
@@ -73,7 +75,8 @@ def read_documents(st, order):
     every document known at run time."""
     for i in order:
         it = st.items[i]
-        st.doc_time[i] = t = parse_time(it.get("published"))
+        # An undated page is timed by the date its text opens with, if any (never by its absence).
+        st.doc_time[i] = t = parse_time(it.get("published") or dateline_date(it.get("text")))
         if "reading" in it:  # read before (see features.reading)
             r = it["reading"]
             st.doc_terms[i], st.doc_keys[i], st.doc_years[i] = r["terms"], set(r["keys"]), set(r["years"])
