@@ -160,3 +160,16 @@ def test_hostile_card_text_is_escaped_on_the_change_page(tmp_path):
     ds = make_datasette(str(tmp_path / "h.db"))
     page = get(ds, "/cards/1").text
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page and "<img src=x" not in page
+
+
+def test_the_brief_tells_a_host_the_card_changed_after_the_coverage_quoted_it(demo_db):
+    """The demo's card was edited a day after the coverage quoted it: the brief says so next to the
+    passages it shows from the card, with the catalog's "what changed" page."""
+    from pipeline.publish.brief import build_brief, render_brief_markdown
+    import sqlite_utils
+    db = sqlite_utils.Database(demo_db)
+    story_id = claude_story(db)
+    text = render_brief_markdown(build_brief(db, story_id, base_url="https://iw.example"))
+    section = text[text.index("## What the source says"):text.index("## Timeline")]
+    assert "changed on 2025-05-23: 1 sentence reworded" in section and "silent edit" in section
+    assert "](https://iw.example/cards/" in section

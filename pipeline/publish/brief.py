@@ -17,7 +17,7 @@ from pipeline.enrich.sentences import BOILERPLATE_RE, sentence_spans, word_count
 from pipeline.publish import llm as llm_hook, playbook
 from pipeline.publish.render import render_brief_markdown  # noqa: F401  (callers import it from here)
 from pipeline.publish.story import (StoryError, day, first_report, outlet, passage_link, quote_out,
-                                    resolve_story, story_facts, verified)
+                                    resolve_story, story_card_versions, story_facts, verified)
 
 MAX_KEY_QUOTES = 8
 MAX_NUMBERS = 6
@@ -199,6 +199,17 @@ def brief_primary(primary, urls):
             "not_found": not_found}
 
 
+def card_changes(db, story_id, urls):
+    """Edits of the system cards this story draws on (each version after a card's first), with the
+    catalog's "what changed" page: the card a host reads today may not say what the coverage quoted."""
+    if "card_version_stories" not in db.table_names():
+        return []
+    catalog = urls.get("catalog")
+    return [{"title": v["title"], "date": (v["seen"] or "")[:10], "summary": v["summary"],
+             "silent": bool(v["silent_edit"]), "link": f"{catalog}/cards/{v['document_id']}" if catalog else None}
+            for v in story_card_versions(db, story_id) if v["silent_edit"] is not None]
+
+
 def slugify(text):
     slug = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
     return slug[:60].rstrip("-") or "story"
@@ -228,6 +239,7 @@ def build_brief(db, story_id, base_url=None):
         "summary_sentences": [{"text": s["text"], "outlet": s["publisher"], "url": s["url"],
                                "document_id": s["document_id"]} for s in facts["summary_sentences"]],
         "primary": brief_primary(facts["primary"], facts["urls"]),
+        "card_changes": card_changes(db, resolved, facts["urls"]),
         "also_covered_in": [{k: r[k] for k in ("title", "outlet", "date", "url", "document_id")}
                             for r in facts["also_covered_in"]],
         "timeline": timeline(docs, lead),
