@@ -173,3 +173,12 @@ def test_the_brief_tells_a_host_the_card_changed_after_the_coverage_quoted_it(de
     section = text[text.index("## What the source says"):text.index("## Timeline")]
     assert "changed on 2025-05-23: 1 sentence reworded" in section and "silent edit" in section
     assert "](https://iw.example/cards/" in section
+
+
+async def test_story_page_says_the_card_changed_next_to_the_passage_it_shows(demo_ds, demo_db):
+    import sqlite_utils
+    story = claude_story(sqlite_utils.Database(demo_db))
+    page = (await demo_ds.client.get(f"/stories/{story}")).text
+    primary = page[page.index('id="primary-source"'):page.index('id="card-versions"')]
+    assert "This card changed on 2025-05-23: 1 sentence reworded" in primary and 'href="/cards/' in primary
+    assert "System card versions this story followed" in page

@@ -210,7 +210,8 @@ def incident_record(story, documents, categories=(), related=()):
         "story_id": story.get("id"),
         "event_date": event_date(story, documents),
         "reports": {"first": _day(dates[0]) if dates else None, "last": _day(dates[-1]) if dates else None,
-                    "count": len(documents)},
+                    # the story's own count (copies included), as its page and the digest say it
+                    "count": story.get("n_documents") or len(documents)},
         "developer": developer(documents),
         "deployer": deployers(documents),
         "harmed_parties": harmed_parties(documents),
