@@ -292,15 +292,19 @@ def backup(db_path, path):
 @cli.command()
 @db_option
 @click.argument("out_dir", metavar="DIR", type=click.Path())
-@click.option("--base-url", default=None, help="Catalog URL for story links (default: $INCIDENTWIRE_CATALOG_URL or local)")
+@click.option("--base-url", default=None,
+              help="Public catalog URL for story links and citations (default: $INCIDENTWIRE_CATALOG_URL; none: no URL)")
 def export(db_path, out_dir, base_url):
     """Write an open data snapshot (CSV + JSON + datapackage.json) of stories, documents, quotes, entities."""
     from pipeline.outbound.export import ExportError, export as export_snapshot
     from pipeline.publish.story import catalog_url
     try:
-        click.echo(json.dumps(export_snapshot(existing_db(db_path), out_dir, catalog_url(base_url)), sort_keys=True))
+        result = export_snapshot(existing_db(db_path), out_dir, catalog_url(base_url))
     except ExportError as e:
         fail(str(e))
+    if not catalog_url(base_url):
+        say("no public catalog URL (--base-url or INCIDENTWIRE_CATALOG_URL): stories are cited without a URL")
+    click.echo(json.dumps(result, sort_keys=True))
 
 
 def mail_result(result):

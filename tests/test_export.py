@@ -84,3 +84,18 @@ def test_a_file_in_the_way_is_a_one_line_error(tmp_path):
     result = CliRunner().invoke(cli, ["export", str(tmp_path / "taken"), "--db", str(tmp_path / "t.db")])
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0 and "not a folder" in result.stderr
+
+
+def test_without_a_public_catalog_stories_are_cited_without_a_url(tmp_path, monkeypatch):
+    """No --base-url and no $INCIDENTWIRE_CATALOG_URL: the export still writes every story, says so in
+    one line, and cites no address (never the exporter's own machine)."""
+    monkeypatch.delenv("INCIDENTWIRE_CATALOG_URL", raising=False)
+    build_db(tmp_path / "t.db")
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--db", str(tmp_path / "t.db")])
+    assert result.exit_code == 0, result.output
+    assert "no public catalog URL" in result.stderr and result.stderr.strip().count("\n") == 0
+    stories = json.loads((tmp_path / "out" / "stories.json").read_text())
+    stories = stories if isinstance(stories, list) else stories["rows"]
+    assert stories and all(not s["url"] for s in stories)
+    assert all(s["citation"].endswith(")." ) and "None" not in s["citation"] and "http" not in s["citation"]
+               for s in stories)
