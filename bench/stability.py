@@ -90,8 +90,10 @@ def current_story(db, doc_id):
 
 def digest_shown(db, week):
     """{story id: [its document ids]} for the stories the week's digest shows."""
-    from pipeline.publish.digest import build_digest
+    from pipeline.publish.digest import build_digest, record_shown
     digest = build_digest(db, week)
+    if digest["status"] == "ok":
+        record_shown(db, week, digest)  # as `digest` records a published week
     shown = [s["id"] for s in digest["stories"] + digest["also"]]
     return {sid: [r[0] for r in db.execute("select id from documents where story_id = ?", [sid])] for sid in shown}
 

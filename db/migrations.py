@@ -268,6 +268,15 @@ def m236_roundup_links(db):
     db["roundup_links"].create_index(["story_id"])
 
 
+
+@migrations()
+def m241_digest_stories(db):
+    """What each published weekly digest showed (issue 19, story-id stability): every story it
+    listed and the documents under it then. `process` keeps those documents where a reader saw
+    them: second thoughts never move them out of their story (merges and folds take them along)."""
+    db["digest_stories"].create({"week": str, "story_id": str, "document_id": int}, pk=("week", "document_id"))
+    db["digest_stories"].create_index(["document_id"])
+
 def migrate(db):
     """Apply every migration not yet recorded; return the names applied."""
     with db.atomic():

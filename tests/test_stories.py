@@ -611,3 +611,34 @@ def test_related_stories_read_only_the_changed_stories_documents(tmp_path, monke
     db.conn.commit()
     refresh(db, [sorted(changed)[0]])
     assert db["story_centroids"].count == len(sums) and related() == now
+
+
+def test_a_document_a_published_digest_showed_stays_in_its_story():
+    """Second thoughts would move b to the story it fits better (see the test above); once a
+    published digest has shown b under its story, b stays there, so the story id a reader saw keeps
+    naming what they read. Only b is held: the rest of the stream is unchanged."""
+    items, vectors, cfg = _second_thoughts_stream()
+    a, c = story_id_for(items[0]), story_id_for(items[2])
+    hasty = cluster_stream(items, vectors, config={**cfg, "refine_passes": 0})["labels"]
+    shown = [dict(it, story=label, pinned=k == 1) if k in (0, 1) else it
+             for k, (it, label) in enumerate(zip(items, hasty))]
+    out = cluster_stream(shown, vectors, config=cfg)["labels"]
+    assert out[0] == out[1] == a and out[2] == out[3] == out[4] == c
+    assert cluster_stream(items, vectors, config=cfg)["labels"][1] == c   # unshown, it moves
+
+
+def test_process_keeps_the_documents_a_published_digest_showed(tmp_path):
+    """`digest` records what a published week showed (digest_stories); `process` reads it back as pins."""
+    from db.connection import open_db
+    from pipeline.stories.assign import shown_documents
+    db = open_db(tmp_path / "t.db")
+    assert shown_documents(db) == set()
+    doc = {"kind": "article", "fetched": "2025-05-22T00:00:00+00:00", "text": "x"}
+    db["documents"].insert_all([{**doc, "id": 1, "url": "https://a.example/1", "story_id": "s-1"},
+                                {**doc, "id": 2, "url": "https://a.example/2", "story_id": "s-1"},
+                                {**doc, "id": 3, "url": "https://a.example/3", "story_id": "s-2"}])
+    from pipeline.publish.digest import record_shown
+    record_shown(db, "2025-W21", {"stories": [{"id": "s-1"}], "also": []})
+    assert shown_documents(db) == {1, 2}
+    record_shown(db, "2025-W21", {"stories": [{"id": "s-2"}], "also": []})   # the week rewritten
+    assert shown_documents(db) == {3}

@@ -257,6 +257,20 @@ def write_feed(db, out_dir, base_url=None):
     return str(path)
 
 
+def record_shown(db, week, digest):
+    """Remember the stories a published digest showed and their documents then (digest_stories):
+    `process` keeps those documents in their story, so a story id a reader saw keeps naming what
+    they read (see pipeline.stories.assign)."""
+    if "digest_stories" not in db.table_names():
+        return
+    ids = [s["id"] for s in digest["stories"] + digest["also"]]
+    with db.conn:
+        db.conn.execute("delete from digest_stories where week = ?", [week])
+        for sid in ids:
+            db.conn.execute("insert or ignore into digest_stories (week, story_id, document_id) "
+                            "select ?, story_id, id from documents where story_id = ?", [week, sid])
+
+
 def write_digest(db, week, out_dir="digests", base_url=None, today=None):
     """Write digest-WEEK.md/.html/.txt, refresh feed.atom and upsert the `digests` row; idempotent.
     A week in the future or with no stories is written (it says so) but never published: no row,
@@ -282,6 +296,8 @@ def write_digest(db, week, out_dir="digests", base_url=None, today=None):
         with db.conn:
             db["digests"].upsert({"week": week, "title": digest["subject"], "markdown": markdown, "html": html,
                                   "generated_at": now, "n_stories": digest["n_stories"]}, pk="week")
+    if digest["status"] == "ok":
+        record_shown(db, week, digest)
     feed = write_feed(db, out, base_url)
     return {"week": week, "n_stories": digest["n_stories"], "subject": digest["subject"],
             "paths": {"markdown": str(md_path), "html": str(html_path), "text": str(txt_path), "feed": feed},

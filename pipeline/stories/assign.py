@@ -77,10 +77,18 @@ def _assign_batch(db, new_ids, model_name, counts):
         refresh_stories(db, touched, vec_of, now, model=resolve_model(model_name)[0])
 
 
+def shown_documents(db):
+    """Ids of the documents a published digest showed (digest_stories): they stay in their story."""
+    if "digest_stories" not in db.table_names():
+        return set()
+    return {r[0] for r in db.conn.execute("select document_id from digest_stories")}
+
+
 def stream_items(db, rows, vec_of, redirects):
     """The stream's items and vectors for document rows; placed ones name their (current) story."""
     from pipeline.stories.embed import content_key
     ents = _doc_entities(db, [r["id"] for r in rows])
+    pinned = shown_documents(db)
     links = link_targets(rows)
     items, vectors = [], []
     dim = len(next(iter(vec_of.values()))) if vec_of else 384
@@ -93,6 +101,7 @@ def stream_items(db, rows, vec_of, redirects):
                 "entities": ents.get(r["id"], [])}
         if r["story_id"]:
             item["story"] = resolve(redirects, r["story_id"])
+            item["pinned"] = r["id"] in pinned
         if links[k] is not None:  # a placed copy keeps following its original (see refine)
             item["link"] = links[k]
         items.append(item)

@@ -117,7 +117,9 @@ def movable(st, source, targets):
     close as their own story's (without themselves). A cheap filter before full scores."""
     if source.n < 2 or source.slot is None or not targets:
         return []
-    mem = [m for m in source.members if st.counted[m] and st.items[m].get("link") is None]
+    # A document a published digest showed under this story stays (its story id must keep naming it).
+    mem = [m for m in source.members
+           if st.counted[m] and st.items[m].get("link") is None and not st.items[m].get("pinned")]
     if not mem:
         return []
     v = st.vectors[mem]
