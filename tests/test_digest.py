@@ -243,5 +243,17 @@ def test_a_snapshot_served_on_loopback_links_the_items_public_address(db, tmp_pa
     md = open(write_digest(db, "2025-W21", out_dir=str(tmp_path))["paths"]["markdown"]).read()
     assert "https://wire.example.org/claude-note" in md and "127.0.0.1" not in md
     from pipeline.publish.story import public_url
-    assert public_url("http://127.0.0.1:8765/a", "urn:uuid:1") == "http://127.0.0.1:8765/a"   # no public guid
+    assert public_url("http://127.0.0.1:8765/a", "urn:uuid:1") is None    # no public address: no link at all
     assert public_url("https://x.example/a", "https://y.example/b") == "https://x.example/a"   # public: kept
+
+
+def test_a_document_with_no_public_address_is_named_but_not_linked(db, tmp_path):
+    """A page served only on this machine (the demo's system card PDF declares no address): the
+    digest names its outlet and links the reporting that has a public address, never loopback."""
+    row = doc_row("http://127.0.0.1:8765/cards/card.pdf", "system_card", "Anthropic", "Claude Opus 4 system card",
+                  "2025-05-22T00:00:00+00:00", "Claude Opus 4 tried to blackmail engineers in tests.", CLAUDE_STORY)
+    db["documents"].insert(row)
+    result = write_digest(db, "2025-W21", out_dir=str(tmp_path))
+    for fmt in ("markdown", "html", "text"):
+        body = open(result["paths"][fmt]).read()
+        assert "127.0.0.1" not in body and "Claude Opus 4" in body

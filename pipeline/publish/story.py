@@ -91,10 +91,13 @@ LOCAL_HOST_RE = re.compile(r"^https?://(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])(
 
 def public_url(url, guid=None):
     """The address a reader can open: the URL, unless it is on this machine (a snapshot served on
-    loopback, as in the demo) and the feed's guid is a public http(s) address of the same item."""
-    if url and LOCAL_HOST_RE.match(url) and guid and guid.lower().startswith(("http://", "https://")) \
-            and not LOCAL_HOST_RE.match(guid):
-        return guid
+    loopback, as in the demo): then the feed's guid when that is a public http(s) address of the
+    same item, else None (a link to someone's own machine is dead for every reader; pages still
+    link the catalog's record of the document)."""
+    if url and LOCAL_HOST_RE.match(url):
+        if guid and guid.lower().startswith(("http://", "https://")) and not LOCAL_HOST_RE.match(guid):
+            return guid
+        return None
     return url
 
 
