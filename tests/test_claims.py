@@ -104,6 +104,6 @@ def test_a_quote_of_a_card_version_since_edited_is_still_found():
                "url": "https://venturebeat.example/a", "published": "2025-05-22", "text": VB_INTRO + "\n" + VB_QUOTE,
                "duplicate_of": None}
     story = {"id": "s-1", "headline": "Claude Opus 4", "entities": "[]"}
-    quotes = lambda docs: [c["found"] for c in story_checks(story, docs)[2] if c["kind"] == "quote"]
-    assert quotes([card, article]) == [0]                                   # the edited card alone lacks it
-    assert quotes([dict(card, earlier_text=earlier), article]) == [1]      # the version they quoted has it
+    quotes = lambda **k: [c["found"] for c in story_checks(story, [card, article], **k)[2] if c["kind"] == "quote"]
+    assert quotes() == [0]                                              # the edited card alone lacks it
+    assert quotes(earlier={54: earlier}.get) == [1]                     # the version they quoted has it

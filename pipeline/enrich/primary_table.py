@@ -15,12 +15,8 @@ from pipeline.enrich.source_match import Source
 from pipeline.enrich.primary import (CANDIDATE_SQL, comparable, maker_names, partial, prepare, primary_sources,
                                     source_passages)
 
-# earlier_text: the texts of a document's earlier versions (a system card edited since): a claim the
-# card made when the coverage quoted it is no drift, even if a silent edit removed it later.
 STORY_DOCS = ("select id, kind, publisher, site, title, coalesce(canonical_url, url) as url, published, text, "
-              "duplicate_of, (select group_concat(v.text, char(10) || char(10)) from document_versions v "
-              "where v.document_id = documents.id and v.text != documents.text) as earlier_text "
-              "from documents where (story_id = :id or story_id in "
+              "duplicate_of from documents where (story_id = :id or story_id in "
               "(select old_id from story_redirects where new_id = :id)) order by coalesce(published, '9999'), id")
 
 
@@ -42,8 +38,18 @@ def changed_stories(db):
     return {s: k for s, k in keys.items() if seen.get(s) != k}, gone
 
 
-def story_checks(story, docs):
-    """(sources, passages, claims) for one story, computed from its documents alone."""
+def earlier_texts(db, document_id):
+    """The texts of a document's earlier versions (a system card edited since), or None."""
+    row = db.conn.execute("select group_concat(v.text, char(10) || char(10)) from document_versions v "
+                          "join documents d on d.id = v.document_id where v.document_id = ? and v.text != d.text",
+                          [document_id]).fetchone()
+    return row[0] if row else None
+
+
+def story_checks(story, docs, earlier=lambda document_id: None):
+    """(sources, passages, claims) for one story, computed from its documents; `earlier` gives a
+    primary source's earlier versions: a claim the card made when the coverage quoted it is no
+    drift, even if a silent edit removed it later."""
     found = primary_sources(story, docs)
     primary_ids = {d["id"] for d, _ in found}
     coverage = [d for d in docs if d["id"] not in primary_ids and not d.get("duplicate_of")]
@@ -58,8 +64,9 @@ def story_checks(story, docs):
                 passages.append(dict(p, source_document_id=d["id"]))
     if usable:
         res = attribution_res([k for _, k in usable], maker_names([d for d, _ in usable]))
-        every_version = [Source(d["id"], "\n\n".join(filter(None, [d.get("text"), d.get("earlier_text")])))
-                         if d.get("earlier_text") else prepared[d["id"]] for d, _ in usable]
+        before = {d["id"]: earlier(d["id"]) for d, _ in usable}
+        every_version = [Source(d["id"], f"{d.get('text') or ''}\n\n{before[d['id']]}") if before[d["id"]]
+                         else prepared[d["id"]] for d, _ in usable]
         for doc in coverage:
             for c in check_claims(document_claims(doc.get("text") or "", res), every_version):
                 claims.append(dict(c, document_id=doc["id"]))
@@ -108,7 +115,8 @@ def check_stories(db):
                 db.conn.execute(f"delete from {table} where story_id = ?", [story_id])
         for story_id, key in sorted(todo.items()):
             story = _rows(db, "select id, headline, entities from stories where id = ?", [story_id])[0]
-            sources, passages, claims = story_checks(story, _rows(db, STORY_DOCS, {"id": story_id}))
+            sources, passages, claims = story_checks(story, _rows(db, STORY_DOCS, {"id": story_id}),
+                                                     lambda i: earlier_texts(db, i))
             _write(db, story_id, key, sources, passages, claims, now)
             counts["primary_stories"] += 1
             counts["primary_sources"] += len(sources)
