@@ -81,6 +81,8 @@ def leave_one_out(results, sets, groups):
     """
     base = results[("base", 0)]
     table = {}
+    if len(groups) < 2:
+        return table  # one set has no other to choose on
     for key in sorted({k for k, _ in results if k != "base"}):
         row = {}
         for held, members in groups.items():
@@ -180,7 +182,10 @@ def print_robust(out):
         print(f"  {key:<14} {steps[-1]:>6g}/{steps[1]:<7g}" + "".join(f"{row[c]:>24.4f}" for c in cases) + mark)
     print("\nleave-one-set-out: each value's step (-1, 0, +1) picked by the other sets' mean F1; "
           "held-out F1 change vs the fixed config:")
-    held = list(next(iter(out["loso"].values()))) if out["loso"] else []
+    if not out["loso"]:
+        print("  (needs two or more sets)")
+        return
+    held = list(next(iter(out["loso"].values())))
     print(f"  {'value':<14}" + "".join(f"{h[:22]:>24}" for h in held))
     for key, row in out["loso"].items():
         print(f"  {key:<14}" + "".join(f"{row[h]['step']:>+14d} {row[h]['delta']:>+9.4f}" for h in held))

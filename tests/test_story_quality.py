@@ -58,3 +58,8 @@ def test_similarity_weights_are_shares_so_raising_one_keeps_the_scale():
         cfg = {**off, "w_c": 1.0, "time_penalty": 0.0, **extra}
         assert len(set(cluster_stream(items, v, config={**cfg, "join": 0.9})["labels"])) == 2
         assert len(set(cluster_stream(items, v, config={**cfg, "join": 0.75})["labels"])) == 1
+
+
+def test_leave_one_set_out_of_a_single_set_is_empty_not_a_crash():
+    results = {("base", 0): {"a": 0.9}, ("join", -1): {"a": 0.8}, ("join", 1): {"a": 0.95}}
+    assert checks.leave_one_out(results, ["a"], {"a": ["a"]}) == {}
