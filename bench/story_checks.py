@@ -3,7 +3,9 @@ every tuned value, and leave-one-set-out choice of each (see `python -m bench.st
 
 Views change what the engine is given, never the labels: "undated" drops every date (the
 `published` field and the day or month an address files a page under, which a crawl would read),
-"body" drops the titles (real pages' titles are often SEO rewrites), "title" drops the text.
+"body" drops the titles (real pages' titles are often SEO rewrites), "title" drops the text, "late"
+reads the pages without a date (none given, none in the address) after every dated one, as a crawl
+meets a page about an old event once the coverage has moved on (each item keeps its label).
 """
 import re
 
@@ -44,6 +46,10 @@ def view(items, name):
         return [{**it, "title": ""} for it in items]
     if name == "title":
         return [{**it, "text": ""} for it in items]
+    if name == "late":
+        from pipeline.stories.records import iso_published
+        dated = lambda it: bool(iso_published(it.get("published")) or url_date(it.get("url")))
+        return [it for it in items if dated(it)] + [it for it in items if not dated(it)]
     raise ValueError(f"unknown view {name}")
 
 
@@ -125,7 +131,7 @@ def run_grid(cases, grid, jobs=1):
 
 # ---- the report --------------------------------------------------------------------------------
 
-VIEWS = ("file", "undated", "body", "title")
+VIEWS = ("file", "undated", "body", "title", "late")
 GRID_VIEWS = ("file", "undated")  # sensitivity and leave-one-out run on these (same vectors)
 
 
@@ -138,10 +144,10 @@ def robust_report(paths, bench, jobs=2, orders=8, keys=None):
     cases, groups = {}, {}
     for path in paths:
         items = bench.load_set(path)
-        gold = bench.gold_labels(items)
         row = out["views"][path.stem] = {}
         for name in VIEWS:
             shown = view(items, name)
+            gold = bench.gold_labels(shown)  # a view may read the items in another order
             vectors = bench.embed_items(shown)[0]
             pred = bench.run_ours(shown, vectors)[0]
             peers = bench.run_baselines(shown, vectors, gold)

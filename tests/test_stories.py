@@ -642,3 +642,24 @@ def test_process_keeps_the_documents_a_published_digest_showed(tmp_path):
     assert shown_documents(db) == {1, 2}
     record_shown(db, "2025-W21", {"stories": [{"id": "s-2"}], "also": []})   # the week rewritten
     assert shown_documents(db) == {3}
+
+
+def test_an_undated_page_found_long_after_its_story_went_quiet_still_joins_it():
+    """A crawl meets an undated page about a 2024 story after two years of other coverage: the
+    story has left the live window, but a missing date is no evidence of being recent. A dated
+    page as late opens a story of its own (the window still bounds what dated documents meet)."""
+    import math
+    deg = lambda d: [math.cos(math.radians(d)), math.sin(math.radians(d))]
+    old = [{"id": f"o{k}", "url": f"https://news.example/o{k}", "title": "o", "text": "",
+            "published": f"2024-03-0{k + 1}"} for k in range(2)]
+    later = [{"id": f"l{k}", "url": f"https://news.example/l{k}", "title": "l", "text": "",
+              "published": f"2026-0{k + 1}-10"} for k in range(2)]
+    page = {"id": "p", "url": "https://blog.example/p", "title": "p", "text": "", "published": None}
+    vectors = np.array([deg(0), deg(4), deg(90), deg(94), deg(2)], dtype=np.float32)
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
+    cfg.update({"w_mx": 1.0, "join": 0.9, **AT_ARRIVAL})
+    labels = cluster_stream(old + later + [page], vectors, config=cfg)["labels"]
+    assert labels[4] == labels[0] == labels[1] != labels[2]
+    dated = dict(page, published="2026-03-01")
+    labels = cluster_stream(old + later + [dated], vectors, config=cfg)["labels"]
+    assert labels[4] not in (labels[0], labels[2])

@@ -3,7 +3,7 @@ them better, and a small story that one bigger story stands out for folds into i
 import numpy as np
 
 from pipeline.stories.scoring import gap_days, pair_features, score, shortlist, story_score
-from pipeline.stories.state import add, merge, remove, resolve
+from pipeline.stories.state import activate, add, merge, remove, resolve
 
 # Second thoughts score a member in full only when a neighbour's centroid is at most this much less
 # close than its own story's. A filter for cost: scoring every member in full made a document cost
@@ -82,7 +82,9 @@ def fold(st, touched, near_of):
             continue
         targets = {fold_target(st, i, story) for i in judged}
         if len(targets) == 1 and None not in targets:
-            merge(st, targets.pop(), story)
+            target = targets.pop()
+            merge(st, target, story)
+            activate(st, target)  # a retired story an undated document belongs to lives again
 
 
 def fold_target(st, i, story):

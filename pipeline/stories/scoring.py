@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from pipeline.stories.features import key_overlap, unit
+from pipeline.stories.state import retired_candidates
 
 # One configuration for all data (tuned on ../shared/eval, fixed here).
 CONFIG = {
@@ -86,10 +87,25 @@ def shortlist(st, i):
     """Document i's candidate stories, closest first: the topk live stories by dense similarity,
     each with its centroid and max-link cosine."""
     rows, c, mx = dense_scores(st, i)
-    if not len(rows):
-        return []
-    return [(st.owner[rows[j]], float(c[j]), float(mx[j]))
-            for j in np.argsort(-np.maximum(c, mx), kind="stable")[:st.cfg["topk"]]]
+    cands = [] if not len(rows) else [(st.owner[rows[j]], float(c[j]), float(mx[j]))
+                                      for j in np.argsort(-np.maximum(c, mx), kind="stable")[:st.cfg["topk"]]]
+    return cands if st.doc_time[i] is not None else with_retired(st, i, cands)
+
+
+def with_retired(st, i, cands):
+    """An undated document may report a story that went quiet long ago: a missing date is no
+    evidence of being recent. It also meets the retired stories closest to it that are at least
+    as close as its live candidates, closest first (topk in all); one it joins comes back to life."""
+    v = st.vectors[i]
+    floor = min((max(c, mx) for _, c, mx in cands), default=-1.0) if len(cands) >= st.cfg["topk"] else -1.0
+    old = []
+    for s, c in retired_candidates(st, v, st.cfg["topk"]):
+        mx = float(np.max(st.vectors[sampled(st, s)] @ v))
+        if max(c, mx) > floor:
+            old.append((s, c, mx))
+    if not old:
+        return cands
+    return sorted(cands + old, key=lambda x: -max(x[1], x[2]))[:st.cfg["topk"]]
 
 
 def gap_days(st, i, s):

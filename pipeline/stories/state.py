@@ -63,6 +63,10 @@ class Stream:
         self.cards = {}  # publisher -> items of kind system_card placed so far (see stream.launch_card)
         self.plain_texts = {}  # item index -> its text reduced to lowercase words, for quote matching
         self.followers = {}  # item -> the copies, replies and launch posts that joined its story through it
+        # Retired stories an undated document may still belong to (see retired_candidates): their
+        # unit centroids as rows, the story of each row, and each story's current row.
+        self.shelf = np.zeros((0, self.cents.shape[1]), dtype=np.float32)
+        self.shelf_owner, self.shelf_row = [], {}
 
     def idf(self, t):
         if self.weights is None:
@@ -99,18 +103,49 @@ def activate(st, story):
     while not st.free:
         retire(st, next(iter(st.active.values())))
     story.slot = st.free.pop()
+    st.shelf_row.pop(story.id, None)  # live again: off the shelf
     st.owner[story.slot], st.live[story.slot] = story, True
     st.cents[story.slot] = unit(story.vsum) if story.vsum is not None else 0
     st.active[story.id] = story
 
 
 def retire(st, story):
-    """No longer eligible for joining: its row in the centroid matrix is freed."""
+    """No longer eligible for joining by dated documents: its row in the centroid matrix is freed,
+    and (unless merged away) it goes on the shelf undated documents still search."""
     st.active.pop(story.id, None)
     if story.slot is not None:
         st.live[story.slot], st.owner[story.slot] = False, None
         st.free.append(story.slot)
         story.slot = None
+        if not story.closed and story.vsum is not None:
+            shelve(st, story)
+
+
+def shelve(st, story):
+    """Put a retired story's centroid on the shelf (the array doubles when full)."""
+    row = len(st.shelf_owner)
+    if row == len(st.shelf):
+        grown = np.zeros((max(64, 2 * row), st.shelf.shape[1]), dtype=np.float32)
+        grown[:row] = st.shelf
+        st.shelf = grown
+    st.shelf[row] = unit(story.vsum)
+    st.shelf_owner.append(story)
+    st.shelf_row[story.id] = row
+
+
+def retired_candidates(st, v, k):
+    """The k shelved stories whose centroids are closest to vector v, with their cosines."""
+    n = len(st.shelf_owner)
+    if not st.shelf_row or not n:
+        return []
+    sims = st.shelf[:n] @ v
+    current = np.zeros(n, dtype=bool)
+    current[list(st.shelf_row.values())] = True  # a story revived (or shelved again) has one row
+    sims[~current] = -2.0
+    k = min(k, int(current.sum()))
+    rows = np.argpartition(-sims, k - 1)[:k]
+    return [(st.shelf_owner[r], float(sims[r])) for r in rows
+            if not st.shelf_owner[r].closed and st.shelf_owner[r].slot is None]
 
 
 def add(st, story, i, passive=False):

@@ -197,7 +197,7 @@ def merge_near(st, target, near):
     document the grown story would now take folds into it (the story keeps its id)."""
     cfg = st.cfg
     for other in near:
-        if other is target or other.closed or other.id in st.redirects:
+        if other is target or other.closed or other.slot is None or other.id in st.redirects:
             continue
         if other.n <= cfg["rejoin_max"] < target.n and rejoins(st, other, target):
             merge(st, target, other)
