@@ -94,18 +94,11 @@ def shortlist(st, i):
 
 def with_retired(st, i, cands):
     """An undated document may report a story that went quiet long ago: a missing date is no
-    evidence of being recent. It also meets the retired stories closest to it that are at least
-    as close as its live candidates, closest first (topk in all); one it joins comes back to life."""
+    evidence of being recent. It also meets the retired stories closest to it (topk in all, closest
+    first); one it joins comes back to life."""
     v = st.vectors[i]
-    floor = min((max(c, mx) for _, c, mx in cands), default=-1.0) if len(cands) >= st.cfg["topk"] else -1.0
-    old = []
-    for s, c in retired_candidates(st, v, st.cfg["topk"]):
-        mx = float(np.max(st.vectors[sampled(st, s)] @ v))
-        if max(c, mx) > floor:
-            old.append((s, c, mx))
-    if not old:
-        return cands
-    return sorted(cands + old, key=lambda x: -max(x[1], x[2]))[:st.cfg["topk"]]
+    old = [(s, c, float(np.max(st.vectors[sampled(st, s)] @ v))) for s, c in retired_candidates(st, v, st.cfg["topk"])]
+    return sorted(cands + old, key=lambda x: -max(x[1], x[2]))[:st.cfg["topk"]] if old else cands
 
 
 def gap_days(st, i, s):

@@ -64,8 +64,10 @@ class Stream:
         self.plain_texts = {}  # item index -> its text reduced to lowercase words, for quote matching
         self.followers = {}  # item -> the copies, replies and launch posts that joined its story through it
         # Retired stories an undated document may still belong to (see retired_candidates): their
-        # unit centroids as rows, the story of each row, and each story's current row.
+        # unit centroids as rows, the story of each row, whether the row is current (a story revived
+        # and retired again gets a new one), and each shelved story's row.
         self.shelf = np.zeros((0, self.cents.shape[1]), dtype=np.float32)
+        self.shelf_current = np.zeros(0, dtype=bool)
         self.shelf_owner, self.shelf_row = [], {}
 
     def idf(self, t):
@@ -103,7 +105,9 @@ def activate(st, story):
     while not st.free:
         retire(st, next(iter(st.active.values())))
     story.slot = st.free.pop()
-    st.shelf_row.pop(story.id, None)  # live again: off the shelf
+    row = st.shelf_row.pop(story.id, None)
+    if row is not None:
+        st.shelf_current[row] = False  # live again: off the shelf
     st.owner[story.slot], st.live[story.slot] = story, True
     st.cents[story.slot] = unit(story.vsum) if story.vsum is not None else 0
     st.active[story.id] = story
@@ -125,27 +129,22 @@ def shelve(st, story):
     """Put a retired story's centroid on the shelf (the array doubles when full)."""
     row = len(st.shelf_owner)
     if row == len(st.shelf):
-        grown = np.zeros((max(64, 2 * row), st.shelf.shape[1]), dtype=np.float32)
-        grown[:row] = st.shelf
-        st.shelf = grown
-    st.shelf[row] = unit(story.vsum)
+        size = max(64, 2 * row)
+        st.shelf = np.resize(st.shelf, (size, st.shelf.shape[1]))
+        st.shelf_current = np.concatenate([st.shelf_current, np.zeros(size - row, dtype=bool)])
+    st.shelf[row], st.shelf_current[row] = unit(story.vsum), True
     st.shelf_owner.append(story)
     st.shelf_row[story.id] = row
 
 
 def retired_candidates(st, v, k):
     """The k shelved stories whose centroids are closest to vector v, with their cosines."""
-    n = len(st.shelf_owner)
-    if not st.shelf_row or not n:
+    if not st.shelf_row:
         return []
-    sims = st.shelf[:n] @ v
-    current = np.zeros(n, dtype=bool)
-    current[list(st.shelf_row.values())] = True  # a story revived (or shelved again) has one row
-    sims[~current] = -2.0
-    k = min(k, int(current.sum()))
-    rows = np.argpartition(-sims, k - 1)[:k]
-    return [(st.shelf_owner[r], float(sims[r])) for r in rows
-            if not st.shelf_owner[r].closed and st.shelf_owner[r].slot is None]
+    n = len(st.shelf_owner)
+    sims = np.where(st.shelf_current[:n], st.shelf[:n] @ v, -2.0)
+    k = min(k, len(st.shelf_row))
+    return [(st.shelf_owner[r], float(sims[r])) for r in np.argpartition(-sims, k - 1)[:k]]
 
 
 def add(st, story, i, passive=False):
