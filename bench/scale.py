@@ -1,15 +1,16 @@
 """What an hourly `process` costs as the store grows: stores of N documents built cheaply, then the
 real `incidentwire process` on a few new documents, the week's digest and a brief, each timed.
 
-python -m bench.scale [--sizes 2000,20000,200000] [--new 50] [--runs 3] [--json] [--keep DIR]
+python -m bench.scale [--sizes 2000,20000,200000] [--new 50] [--undated] [--runs 3] [--json] [--keep DIR]
 
 A store is written straight into SQLite (no crawl, no model): the texts of the eval sets varied
 (one unique sentence each, so every document has its own content hash), two years of stories of
 a few documents each, vectors placed near their story's centroid (stories of one topic near each
-other), the story rows, sums, entities, enrichment marks and (for the newest READ_STORIES
+other), the story rows, sums, entities, enrichment and roundup-check marks and (for the newest READ_STORIES
 stories, those a run can replay) readings `process` would have left. The new
 documents are the eval texts again, dated in the last hours: half continue recent stories, half
-are news. Each command runs in its own process on a fresh copy of the store; peak memory is the
+are news. With --undated they carry no date, as most pages a crawl meets: `process` then also
+replays, for each, the stories whose kept centroids are closest to it, however old. Each command runs in its own process on a fresh copy of the store; peak memory is the
 child's maximum resident set.
 """
 import argparse
@@ -44,7 +45,8 @@ def unit_rows(m):
 
 def base_records():
     """Texts to vary: every record of the eval sets (and the multilingual set) with a title or text."""
-    paths = list(default_sets()) + sorted((REPO / "bench" / "sets").glob("*.jsonl"))
+    # Only the story sets: bench/sets also holds claim and stance sets, whose records have no story.
+    paths = list(default_sets()) + [REPO / "bench" / "sets" / "agent-safety-multilingual.jsonl"]
     recs = [r for p in paths for r in load_set(p) if (r.get("title") or r.get("text"))]
     if not recs:
         raise SystemExit("bench.scale: no eval sets found (see bench.stories.shared_dir)")
@@ -95,8 +97,9 @@ def story_fields(sid, docs, heat_of):
             "merged_into": None, "updated": last}
 
 
-def build_store(path, n, n_new, seed=0):
-    """Write a store of n documents in stories plus n_new unassigned ones; returns counts."""
+def build_store(path, n, n_new, seed=0, undated=False):
+    """Write a store of n documents in stories plus n_new unassigned ones (without a date when
+    undated); returns counts."""
     from db.connection import open_db
     from pipeline.stories.embed import DEFAULT_MODEL
     from pipeline.stories.entities import entity_rows, extract_entities
@@ -131,13 +134,16 @@ def build_store(path, n, n_new, seed=0):
     for k in range(n_new):
         rec_k = (k * 13) % len(recs)
         row = doc_row(doc_id + 1 + k, recs[rec_k], now - 0.02 * (n_new - k) / n_new, None, doc_id + 1 + k)
+        if undated:
+            row.update(published=None, published_week=None, published_month=None)
         db["documents"].insert(row)
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return {"documents": doc_id + n_new, "stories": len(plan)}
 
 
 def _write_document(db, row, entity_ids, vector, model, sums):
-    """One assigned document with its vector, entities and enrichment mark; its story's sum grows."""
+    """One assigned document with its vector, entities, enrichment mark and roundup check; its story's
+    sum grows."""
     db.conn.execute(f"INSERT INTO documents ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     db.conn.execute("INSERT OR IGNORE INTO embeddings (content_hash, model, dim, vector) VALUES (?, ?, ?, ?)",
                     [row["content_hash"], model, DIM, vector.tobytes()])
@@ -146,6 +152,9 @@ def _write_document(db, row, entity_ids, vector, model, sums):
     db.conn.execute("INSERT INTO entities_indexed (document_id) VALUES (?)", [row["id"]])
     db.conn.execute("INSERT INTO enriched (document_id, content_hash, story_id) VALUES (?, ?, ?)",
                     [row["id"], row["content_hash"], row["story_id"]])
+    # Checked for being a roundup when it was assigned, as `process` does once per document.
+    db.conn.execute("INSERT INTO roundup_checks (document_id, roundup, why, story_id) VALUES (?, 0, NULL, ?)",
+                    [row["id"], row["story_id"]])
     total, cnt = sums.get(row["story_id"], (None, 0))
     sums[row["story_id"]] = (vector.copy() if total is None else total + vector, cnt + 1)
 
@@ -231,6 +240,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="2000,20000,200000", help="store sizes, comma-separated")
     ap.add_argument("--new", type=int, default=50, help="new documents each process run takes")
+    ap.add_argument("--undated", action="store_true", help="the new documents carry no date")
     ap.add_argument("--runs", type=int, default=3, help="runs of each command (min / median shown)")
     ap.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     ap.add_argument("--keep", default=None, help="build the stores in this folder and keep them")
@@ -241,14 +251,14 @@ def main(argv=None):
     results = []
     try:
         for n in sizes:
-            store, t0 = base / f"store-{n}.db", time.monotonic()
+            store, t0 = base / f"store-{n}{'-undated' if args.undated else ''}.db", time.monotonic()
             if not store.exists():
-                built = build_store(store, n - args.new, args.new)
+                built = build_store(store, n - args.new, args.new, undated=args.undated)
                 print(f"built {n:,} documents ({built['stories']:,} stories) in {time.monotonic() - t0:.0f} s",
                       file=sys.stderr)
             work = base / f"work-{n}"
             work.mkdir(exist_ok=True)
-            results.append({"documents": n, "new": args.new, **measure(store, args.new, args.runs, work)})
+            results.append({"documents": n, "new": args.new, "undated": args.undated, **measure(store, args.new, args.runs, work)})
             print(f"{n:,}: {results[-1]}", file=sys.stderr)
     finally:
         if not args.keep:
