@@ -82,6 +82,53 @@ def test_replay_takes_only_the_stories_that_can_take_a_new_document(tmp_path, mo
     assert {it.get("story") for it in seen[0]} == {photos, None}
 
 
+def test_an_undated_report_reaches_its_story_beyond_the_ones_replayed(tmp_path, monkeypatch):
+    """A Starbucks report of 2020, then four Google Photos reports of 2024; an hourly run then meets
+    an undated Starbucks report. The Starbucks story is not among the stories seen last (one, here),
+    but its kept centroid is the closest to the page: it is replayed and takes it. Without a date
+    the page is no evidence of being recent."""
+    rows = sample()
+    dated = [{**rows[0], "published": "2020-01-01"}] + [{**r, "published": f"2024-01-1{k}"}
+                                                       for k, r in enumerate(rows[2:6])]
+    db = open_db(tmp_path / "u.db")
+    insert(db, dated)
+    assign.assign_stories(db)
+    starbucks = db.execute("SELECT story_id FROM documents WHERE id = 1").fetchone()[0]
+    assert db["stories"].count == 2
+    monkeypatch.setattr(assign, "REPLAY_STORIES", 1)
+    insert(db, [{**rows[1], "published": None}], start=6)
+    assert assign.assign_stories(db)["assigned"] == 1
+    assert story_map(db)[6] == starbucks
+    # A page dated now, with the same text, meets only the stories seen last: a story of its own.
+    insert(db, [{**rows[1], "url": rows[1]["url"] + "?dated", "published": "2026-01-01"}], start=7)
+    assign.assign_stories(db)
+    assert story_map(db)[7] not in (starbucks, None)
+
+
+def test_the_closest_stories_of_an_undated_page_are_found_among_thousands(tmp_path):
+    """Read a thousand kept centroids at a time, the stories closest to each undated page are the
+    ones a full scan ranks first (merged-away stories left out)."""
+    from pipeline.stories.embed import DEFAULT_MODEL
+    db = open_db(tmp_path / "c.db")
+    rng = np.random.default_rng(3)
+    sums = rng.normal(size=(2500, 16)).astype(np.float32) * rng.uniform(1, 9, size=(2500, 1)).astype(np.float32)
+    ids = [f"s-{j:04d}" for j in range(2500)]
+    db["stories"].insert_all([{"id": sid, "merged_into": "s-0000" if j == 7 else None} for j, sid in enumerate(ids)])
+    db["story_centroids"].insert_all([{"story_id": sid, "model": DEFAULT_MODEL, "n": 3, "vector": v.tobytes()}
+                                      for sid, v in zip(ids, sums)])
+    pages = rng.normal(size=(3, 16)).astype(np.float32)
+    pages[0] = sums[7] + sums[2400]  # closest to a merged story and to one in the last chunk
+    pages /= np.linalg.norm(pages, axis=1, keepdims=True)
+    for k, v in enumerate(pages):
+        db["embeddings"].insert({"content_hash": f"p{k}", "model": DEFAULT_MODEL, "dim": 16, "vector": v.tobytes()})
+    rows = [{"content_hash": f"p{k}"} for k in range(3)]
+    unit = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    k, alive = assign.CONFIG["topk"], np.arange(2500) != 7  # s-0007 was merged away
+    expected = {ids[j] for v in pages for j in np.argsort(-np.where(alive, unit @ v, -np.inf))[:k]}
+    found = set(assign._closest_stories(db, rows))
+    assert found == expected and "s-2400" in found and "s-0007" not in found
+
+
 def test_an_interrupted_backfill_resumes_where_it_stopped(tmp_path, monkeypatch):
     rows = sample()
     monkeypatch.setattr(assign, "ASSIGN_BATCH", 3)

@@ -58,7 +58,7 @@ def _pending_ids(db):
 def _assign_batch(db, new_ids, model_name, counts):
     """One batch of new documents through the stream, with the stories that can take them as state."""
     from pipeline.stories.embed import content_key, release_memory, resolve_model, vectors_for
-    rows, new = _load_rows(db, new_ids)
+    rows, new = _load_rows(db, new_ids, model_name)
     if not new:
         return
     vec_of = vectors_for(db, [content_key(r) for r in rows], model_name)
@@ -143,10 +143,12 @@ def _write_merges(db, merged, now, counts):
     return touched
 
 
-def _load_rows(db, new_ids):
+def _load_rows(db, new_ids, model_name=None):
     """The new documents plus the assigned ones the stream needs as state: the members (within
     the window) of the REPLAY_STORIES stories seen last, the stories that can take a new document,
-    read from `stories` by an index; and the originals and link targets of the new ones."""
+    read from `stories` by an index; for an undated new document, also the stories closest to it
+    however long ago they went quiet (see _closest_stories); and the originals and link targets
+    of the new ones."""
     new = _rows_where(db, "id IN ({})", list(new_ids))
     if not new:
         return [], new
@@ -158,6 +160,10 @@ def _load_rows(db, new_ids):
     live = [r[0] for r in db.execute(
         "SELECT id FROM stories WHERE merged_into IS NULL AND (? IS NULL OR last_seen >= ? OR last_seen IS NULL) "
         "ORDER BY last_seen DESC LIMIT ?", [start, start, REPLAY_STORIES])]
+    undated = [r for r, t in zip(new, times) if t is None]
+    if undated:
+        seen = set(live)
+        live += [sid for sid in _closest_stories(db, undated, model_name) if sid not in seen]
     cond = "story_id IN ({})" + ("" if start is None else " AND (published IS NULL OR published >= ?)")
     old = _rows_where(db, cond, live, [] if start is None else [start])
     # Originals of new duplicates and targets of new posts must be present, even if old.
@@ -172,6 +178,33 @@ def _load_rows(db, new_ids):
                                     f"(canonical_url IN ({qs}) OR url IN ({qs}))", urls + urls)
                 if r["id"] not in have]
     return sorted(old + new, key=lambda r: r["id"]), new
+
+
+def _closest_stories(db, rows, model_name=None):
+    """Ids of the stories whose kept centroids (`story_centroids`) are closest to each of these
+    documents' vectors, topk per document, among every story in the store: an undated page may
+    report a story that went quiet long ago, beyond the ones seen last (a missing date is no
+    evidence of being recent). The stream decides whether it joins one."""
+    from pipeline.stories.embed import content_key, resolve_model, vectors_for
+    model = resolve_model(model_name)[0]
+    vec_of = vectors_for(db, [content_key(r) for r in rows], model_name)
+    docs = [vec_of[k] for k in (content_key(r) for r in rows) if k in vec_of]
+    if not docs:
+        return []
+    docs = np.asarray(docs, dtype=np.float32)
+    names, best_sim, best_at = [], np.empty((len(docs), 0), np.float32), np.empty((len(docs), 0), np.int64)
+    cur = db.execute("SELECT c.story_id, c.vector FROM story_centroids c JOIN stories s ON s.id = c.story_id "
+                     "WHERE c.model = ? AND s.merged_into IS NULL", [model])
+    while chunk := cur.fetchmany(1000):  # a thousand stories at a time: memory stays flat as the store grows
+        sums = np.array([np.frombuffer(blob, dtype=np.float32) for _, blob in chunk])
+        sims = docs @ (sums / (np.linalg.norm(sums, axis=1, keepdims=True) + 1e-9)).T
+        at = np.broadcast_to(np.arange(len(names), len(names) + len(chunk)), sims.shape)
+        names += [sid for sid, _ in chunk]
+        best_sim, best_at = np.hstack([best_sim, sims]), np.hstack([best_at, at])
+        if best_sim.shape[1] > CONFIG["topk"]:
+            keep = np.argpartition(-best_sim, CONFIG["topk"] - 1, axis=1)[:, :CONFIG["topk"]]
+            best_sim, best_at = np.take_along_axis(best_sim, keep, 1), np.take_along_axis(best_at, keep, 1)
+    return sorted({names[j] for j in best_at.ravel()})
 
 
 def _rows_where(db, cond, ids, params=()):
