@@ -143,3 +143,24 @@ def test_the_table_says_whether_each_set_meets_its_targets():
     assert bench.target_lines("ecbplus", 0.91, 0.88) == ["target ahead of every baseline: met",
                                                           "goal B3 F1 >= 0.9: met (0.910, +0.010)"]
     assert bench.target_lines("aiid-fixtures", 0.919, 0.917)[1] == "goal B3 F1 >= 0.93: NOT met (0.919, -0.011)"
+
+
+def test_the_learned_scorer_is_fitted_on_some_sets_and_run_on_the_one_held_out(tmp_path, capsys):
+    """bench.scorer_fit: the pairs the stream scores become a fitted configuration (similarity
+    shares summing to one), run on each held-out set beside the fixed configuration's figures."""
+    from bench import scorer_fit
+    rows = sample()
+    a = write_set(tmp_path / "set-a.jsonl", rows)
+    b = write_set(tmp_path / "set-b.jsonl", [{**r, "id": f"b-{r['id']}", "url": r["url"] + "?b"} for r in rows])
+    items = bench.load_set(a)
+    x, y = scorer_fit.pairs(items, bench.embed_items(items)[0])
+    assert x.shape == (len(y), len(scorer_fit.FEATURES)) and 0 < y.sum() < len(y)
+    scorer_fit.main([str(a), str(b), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"fixed", "all", "without set-a", "without set-b"}
+    fixed = bench.bcubed(bench.run_ours(items, bench.embed_items(items)[0])[0], bench.gold_labels(items))[2]
+    assert out["fixed"]["b3_f1"]["set-a file"] == round(fixed, 3)
+    cfg = out["without set-a"]["config"]
+    assert sum(cfg[w] for w in ("w_c", "w_mx", "w_avg", "w_lexavg")) == pytest.approx(1, abs=1e-3)
+    with pytest.raises(SystemExit, match="two sets"):
+        scorer_fit.main([str(a)])
