@@ -105,9 +105,9 @@ def test_an_undated_report_reaches_its_story_beyond_the_ones_replayed(tmp_path, 
     assert story_map(db)[7] not in (starbucks, None)
 
 
-def test_the_closest_stories_of_an_undated_page_are_found_among_thousands(tmp_path):
+def test_the_closest_stories_of_an_undated_page_are_found_among_thousands(tmp_path, monkeypatch):
     """Read a thousand kept centroids at a time, the stories closest to each undated page are the
-    ones a full scan ranks first (merged-away stories left out)."""
+    ones a full scan ranks first (merged-away stories left out), and never more than a run replays."""
     from pipeline.stories.embed import DEFAULT_MODEL
     db = open_db(tmp_path / "c.db")
     rng = np.random.default_rng(3)
@@ -127,6 +127,10 @@ def test_the_closest_stories_of_an_undated_page_are_found_among_thousands(tmp_pa
     expected = {ids[j] for v in pages for j in np.argsort(-np.where(alive, unit @ v, -np.inf))[:k]}
     found = set(assign._closest_stories(db, rows))
     assert found == expected and "s-2400" in found and "s-0007" not in found
+    # However many pages, no more stories than a run replays: the closest ones.
+    monkeypatch.setattr(assign, "REPLAY_STORIES", 2)
+    two = np.argsort(-np.where(alive, unit @ pages[0], -np.inf))[:2]
+    assert assign._closest_stories(db, rows[:1]) == sorted(ids[j] for j in two)
 
 
 def test_an_interrupted_backfill_resumes_where_it_stopped(tmp_path, monkeypatch):

@@ -184,7 +184,7 @@ def _closest_stories(db, rows, model_name=None):
     """Ids of the stories whose kept centroids (`story_centroids`) are closest to each of these
     documents' vectors, topk per document, among every story in the store: an undated page may
     report a story that went quiet long ago, beyond the ones seen last (a missing date is no
-    evidence of being recent). The stream decides whether it joins one."""
+    evidence of being recent). The stream decides whether it joins one. At most REPLAY_STORIES."""
     from pipeline.stories.embed import content_key, resolve_model, vectors_for
     model = resolve_model(model_name)[0]
     vec_of = vectors_for(db, [content_key(r) for r in rows], model_name)
@@ -204,7 +204,13 @@ def _closest_stories(db, rows, model_name=None):
         if best_sim.shape[1] > CONFIG["topk"]:
             keep = np.argpartition(-best_sim, CONFIG["topk"] - 1, axis=1)[:, :CONFIG["topk"]]
             best_sim, best_at = np.take_along_axis(best_sim, keep, 1), np.take_along_axis(best_at, keep, 1)
-    return sorted({names[j] for j in best_at.ravel()})
+    # A backfill of thousands of undated pages could name most of the store: at most REPLAY_STORIES
+    # more stories, the closest to some page first.
+    closest = {}
+    for j, sim in zip(best_at.ravel().tolist(), best_sim.ravel().tolist()):
+        closest[j] = max(sim, closest.get(j, -2.0))
+    ranked = sorted(closest, key=lambda j: (-closest[j], j))[:REPLAY_STORIES]
+    return sorted(names[j] for j in ranked)
 
 
 def _rows_where(db, cond, ids, params=()):
