@@ -10,8 +10,9 @@ other), the story rows, sums, entities, enrichment and roundup-check marks and (
 stories, those a run can replay) readings `process` would have left. The new
 documents are the eval texts again, dated in the last hours: half continue recent stories, half
 are news. With --undated they carry no date, as most pages a crawl meets: `process` then also
-replays, for each, the stories whose kept centroids are closest to it, however old. Each command runs in its own process on a fresh copy of the store; peak memory is the
-child's maximum resident set.
+replays, for each, the stories whose kept centroids are closest to it, however old. Each command
+runs in its own process on a fresh copy of the store; peak memory is the child's maximum resident
+set.
 """
 import argparse
 import datetime
@@ -258,7 +259,8 @@ def main(argv=None):
                       file=sys.stderr)
             work = base / f"work-{n}"
             work.mkdir(exist_ok=True)
-            results.append({"documents": n, "new": args.new, "undated": args.undated, **measure(store, args.new, args.runs, work)})
+            results.append({"documents": n, "new": args.new, "undated": args.undated,
+                            **measure(store, args.new, args.runs, work)})
             print(f"{n:,}: {results[-1]}", file=sys.stderr)
     finally:
         if not args.keep:

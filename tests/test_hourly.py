@@ -123,7 +123,7 @@ def test_the_closest_stories_of_an_undated_page_are_found_among_thousands(tmp_pa
         db["embeddings"].insert({"content_hash": f"p{k}", "model": DEFAULT_MODEL, "dim": 16, "vector": v.tobytes()})
     rows = [{"content_hash": f"p{k}"} for k in range(3)]
     unit = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-    k, alive = assign.CONFIG["topk"], np.arange(2500) != 7  # s-0007 was merged away
+    k, alive = assign.OLD_STORIES_PER_PAGE, np.arange(2500) != 7  # s-0007 was merged away
     expected = {ids[j] for v in pages for j in np.argsort(-np.where(alive, unit @ v, -np.inf))[:k]}
     found = set(assign._closest_stories(db, rows))
     assert found == expected and "s-2400" in found and "s-0007" not in found
