@@ -149,3 +149,39 @@ async def test_story_page_and_brief_show_also_covered_in_escaped(store):
     assert (await ds.client.get("/stories/s-0000000000")).status_code == 404
     brief = render_brief_markdown(build_brief(db, sid))
     assert "## Also covered in" in brief and "Notes Weekly (2025-06-05)" in brief
+
+
+def test_an_undated_roundup_is_read_against_every_story_from_their_kept_sums(store, tmp_path):
+    """An undated page may cover stories of any time, so it meets every live story: from the sums
+    `process` keeps (memory stays flat as the store grows), each story the same centroid as its
+    members give, and the page is still linked to each story it covers."""
+    import numpy as np
+    from pipeline.stories.embed import DEFAULT_MODEL, content_key, vectors_for
+    from pipeline.stories.roundups import story_centroids
+    db = open_db(str(tmp_path / "copy.db"))
+    store["db"].conn.backup(db.conn)
+    ids, gold = store["ids"], store["gold"]
+    body = "\n\n".join(f"{rs[1]['title']}\n{opening(rs[1]['text'], 2)}" for rs in ecb_stories().values())
+    row = doc_row("https://notes.test/notes-again", "article", "Notes Daily", "Notes from around the web",
+                  PUBLISHED, body, None)
+    new = db["documents"].insert({**row, "published": None, "published_week": None, "published_month": None}).last_pk
+    process_documents(db)
+    assert check_of(db, new)[:2] == (1, "sections")
+    linked = [r["story_id"] for r in db.query("select story_id from roundup_links where document_id = ?", [new])]
+    assert len(linked) == 3 and {gold.get(r["id"]) for s in linked
+                                 for r in db.query("select id from documents where story_id = ?", [s])} >= set(gold.values())
+    # The centroids it was read against: every live story's, as its members give them.
+    row = db["documents"].get(ids["venturebeat"])
+    page = {**{k: row[k] for k in ("id", "story_id", "title", "text", "content_hash")}, "published": None}
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    cents = story_centroids(db, page, DEFAULT_MODEL)
+    db.conn.set_trace_callback(None)
+    assert not [q for q in statements if "d.text" in q]  # no member's text read
+    live = [r[0] for r in db.execute("select id from stories where merged_into is null")]
+    assert set(cents) <= set(live) and len(cents) >= len(live) - 1
+    for sid, c in cents.items():
+        members = [d for d in db.query("select * from documents where story_id = ? and id != ?", [sid, page["id"]])]
+        vecs = vectors_for(db, [content_key(d) for d in members], DEFAULT_MODEL)
+        mean = np.sum(list(vecs.values()), axis=0)
+        assert float(c @ (mean / np.linalg.norm(mean))) > 0.999, sid
