@@ -257,3 +257,23 @@ def test_a_document_with_no_public_address_is_named_but_not_linked(db, tmp_path)
     for fmt in ("markdown", "html", "text"):
         body = open(result["paths"][fmt]).read()
         assert "127.0.0.1" not in body and "Claude Opus 4" in body
+
+
+def test_the_digest_tags_a_story_as_its_page_does(db):
+    """A story whose refresh found no category carried by a fair share of its coverage is tagged
+    with none in the digest either: one passing mention of a lawsuit in three reports is no legal
+    action story (the digest once categorised the text again, more loosely than the story page)."""
+    db["stories"].insert({"id": "s-robot", "headline": "Warehouse robot drops a pallet", "categories": "[]"})
+    texts = ["A warehouse robot dropped a pallet of boxes during a night shift.",
+             "The robot's grip failed on a pallet; no one was near it.",
+             "Workers filmed the robot dropping a pallet; a lawyer said a lawsuit was unlikely."]
+    for k, text in enumerate(texts):
+        db["documents"].insert(doc_row(f"https://example.org/robot/{k}", "article", f"Outlet {k}", "Robot drops pallet",
+                                       f"2025-05-2{k}T09:00:00+00:00", text, "s-robot"))
+    def line():
+        d = build_digest(db, "2025-W21")
+        return next(s for s in d["stories"] + d["also"] if s["id"] == "s-robot")
+    assert line()["tags"] == []
+    # A story row no refresh has written yet (no categories at all) is still tagged from its text.
+    db["stories"].update("s-robot", {"categories": None})
+    assert "legal-action" in line()["tags"]

@@ -256,9 +256,10 @@ def story_terms(story, docs):
 
 
 def story_categories(story, docs):
-    """The story's stored categories, else categories of its text."""
+    """The story's stored categories (what its page shows; an empty list is an answer: no category
+    is carried by a fair share of its coverage), else, for a story row never refreshed, its text's."""
     categories = playbook.story_categories(story)
-    if not categories:
+    if not categories and story.get("categories") is None:
         from pipeline.stories.categories import categorise
         categories = categorise(" ".join((d.get("title") or "") + "\n" + (d.get("text") or "")[:5000] for d in docs))
     return categories
