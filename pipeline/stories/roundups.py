@@ -45,12 +45,12 @@ def title_roundup(title):
     return bool(ROUNDUP.search(title or ""))
 
 
-def story_centroids(db, doc, model_key):
+def story_centroids(db, doc, model_key, kept=None):
     """{story id: unit centroid} of the live stories near the document's date, each read from its
     members' vectors without the document itself and without other roundups. An undated page is
     compared with every live story: from their kept sums (`story_centroids`) where there are any,
     so that memory does not grow with the store (reading every member's text took an hourly run
-    to 1.45 GB at 200,000 documents)."""
+    to 1.45 GB at 200,000 documents); `kept` holds them between the pages of one run."""
     from pipeline.stories.embed import content_key, vectors_for
     t = parse_time(doc.get("published"))
     where, params = "s.merged_into IS NULL", []
@@ -58,12 +58,12 @@ def story_centroids(db, doc, model_key):
         where += " AND (s.last_seen IS NULL OR julianday(s.last_seen) >= ?) AND " \
                  "(s.first_seen IS NULL OR julianday(s.first_seen) <= ?)"
         params += [t + 2440587.5 - WINDOW_DAYS, t + 2440587.5 + WINDOW_DAYS]  # days since 1970 to julian
-    sums = {}
+    cents = {}
     if t is None:
-        sums = _kept_sums(db, doc, model_key)
-        missing = [r[0] for r in db.execute("SELECT id FROM stories WHERE merged_into IS NULL") if r[0] not in sums]
+        cents = _kept_units(db, doc, model_key, {} if kept is None else kept)
+        missing = [r[0] for r in db.execute("SELECT id FROM stories WHERE merged_into IS NULL") if r[0] not in cents]
         if not missing:
-            return {sid: v / (np.linalg.norm(v) or 1.0) for sid, v in sums.items()}
+            return cents
         where += f" AND s.id IN ({','.join('?' * len(missing))})"  # read from their members
         params += missing
     members = list(db.query(
@@ -71,30 +71,34 @@ def story_centroids(db, doc, model_key):
         f"ON s.id = d.story_id WHERE {where} AND d.id != ? AND d.duplicate_of IS NULL AND d.id NOT IN "
         f"(SELECT document_id FROM roundup_checks WHERE roundup = 1)", params + [doc["id"]]))
     vec_of = vectors_for(db, [content_key(m) for m in members], model_key)
+    sums = {}
     for m in members:
         v = vec_of.get(content_key(m))
         if v is not None:
             sums[m["story_id"]] = sums.get(m["story_id"], 0) + v
-    return {sid: v / (np.linalg.norm(v) or 1.0) for sid, v in sums.items()}
+    cents.update({sid: v / (np.linalg.norm(v) or 1.0) for sid, v in sums.items()})
+    return cents
 
 
-def _kept_sums(db, doc, model_key):
-    """{story id: kept embedding sum} of the live stories, the document's own story without it."""
+def _kept_units(db, doc, model_key, kept):
+    """{story id: unit centroid} from the kept sums of the live stories, the document's own story
+    without it. `kept` caches the table between pages (link_roundups clears it when a story changes)."""
     from pipeline.stories.embed import content_key, vectors_for
-    sums, sizes = {}, {}
-    for sid, n, blob in db.execute("SELECT c.story_id, c.n, c.vector FROM story_centroids c JOIN stories s "
-                                   "ON s.id = c.story_id WHERE c.model = ? AND s.merged_into IS NULL", [model_key]):
-        sums[sid], sizes[sid] = np.frombuffer(blob, dtype=np.float32).copy(), n
-    own = doc.get("story_id")
-    if sizes.get(own) == 1:
-        del sums[own]  # the document alone: no story to compare it with
-    elif own in sums:
-        v = vectors_for(db, [content_key(doc)], model_key).get(content_key(doc))
+    if "sums" not in kept:
+        kept["sums"], kept["n"] = {}, {}
+        for sid, n, blob in db.execute("SELECT c.story_id, c.n, c.vector FROM story_centroids c JOIN stories s "
+                                       "ON s.id = c.story_id WHERE c.model = ? AND s.merged_into IS NULL", [model_key]):
+            kept["sums"][sid], kept["n"][sid] = np.frombuffer(blob, dtype=np.float32), n
+        kept["units"] = {sid: v / (np.linalg.norm(v) or 1.0) for sid, v in kept["sums"].items()}
+    units, own = dict(kept["units"]), doc.get("story_id")
+    if own in units:
+        v = vectors_for(db, [content_key(doc)], model_key).get(content_key(doc)) if kept["n"][own] > 1 else None
         if v is None:
-            del sums[own]  # read from its members instead
+            del units[own]  # alone in its story (nothing to compare with), or read from its members
         else:
-            sums[own] -= v
-    return sums
+            rest = kept["sums"][own] - v
+            units[own] = rest / (np.linalg.norm(rest) or 1.0)
+    return units
 
 
 def best_matches(vectors, cents):
@@ -124,13 +128,13 @@ def links_of(secs, matches):
     return out
 
 
-def check(db, doc, model=None, model_key=None):
+def check(db, doc, model=None, model_key=None, kept=None):
     """(why or None, links) for one document: why is "title" or "sections" for a roundup."""
     from pipeline.stories.embed import encode
     by_title, secs = title_roundup(doc.get("title")), sections(doc.get("text"))
     if len(secs) < MIN_STORIES and not by_title:
         return None, {}
-    cents = story_centroids(db, doc, model_key) if secs else {}
+    cents = story_centroids(db, doc, model_key, kept) if secs else {}
     if not cents:
         return ("title" if by_title else None), {}
     vecs = encode([" ".join(s.split())[:SECTION_CHARS] for s in secs], model=model)
@@ -146,20 +150,22 @@ def link_roundups(db, model_name=None):
     stories they cover. Returns {"roundups": found, "roundup_links": links written}."""
     from pipeline.stories.embed import load_model, resolve_model
     key = resolve_model(model_name)[0]
-    todo = list(db.query("SELECT id, title, text, published, story_id, canonical_url, url FROM documents "
-                         "WHERE story_id IS NOT NULL AND duplicate_of IS NULL AND id NOT IN "
+    todo = list(db.query("SELECT id, title, text, published, story_id, canonical_url, url, content_hash "
+                         "FROM documents WHERE story_id IS NOT NULL AND duplicate_of IS NULL AND id NOT IN "
                          "(SELECT document_id FROM roundup_checks) ORDER BY id"))
-    counts, model = {"roundups": 0, "roundup_links": 0}, None
+    counts, model, kept = {"roundups": 0, "roundup_links": 0}, None, {}  # kept: story sums, read once
     for doc in todo:
         if model is None and (len(sections(doc["text"])) >= MIN_STORIES or title_roundup(doc["title"])):
             model = load_model(model_name)  # only when some page has sections to compare
-        why, links = check(db, doc, model, key) if model is not None else (None, {})
+        why, links = check(db, doc, model, key, kept) if model is not None else (None, {})
         with db.conn:
             sid = set_apart(db, doc, key) if why else doc["story_id"]
             db["roundup_checks"].upsert({"document_id": doc["id"], "roundup": int(bool(why)), "why": why,
                                          "story_id": sid}, pk="document_id")
             db["roundup_links"].upsert_all([{"document_id": doc["id"], "story_id": s, "section": sec, "score": score}
                                             for s, (sec, score) in links.items()], pk=("document_id", "story_id"))
+        if why:
+            kept.clear()  # the story it left changed: its kept sum is read again
         counts["roundups"] += bool(why)
         counts["roundup_links"] += len(links)
     with db.conn:  # a copy that joined a roundup's story since (its story row remade) is set apart too
