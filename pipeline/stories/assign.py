@@ -1,11 +1,12 @@
 """The database side of `process`: documents without a story go through the stream (with the
 assigned ones it needs as state), and labels, merges and moves are written back."""
 import datetime
+import itertools
 
 import numpy as np
 
 from pipeline.stories.features import parse_time
-from pipeline.stories.fields import refresh_stories, utc_now
+from pipeline.stories.fields import kept_sums, refresh_stories, utc_now
 from pipeline.stories.readings import attach_readings
 from pipeline.stories.records import DOC_COLUMNS, link_targets, links_of, row_extra
 from pipeline.stories.scoring import CONFIG
@@ -198,13 +199,12 @@ def _closest_stories(db, rows, model_name=None):
         return []
     docs = np.asarray(docs, dtype=np.float32)
     names, best_sim, best_at = [], np.empty((len(docs), 0), np.float32), np.empty((len(docs), 0), np.int64)
-    cur = db.execute("SELECT c.story_id, c.vector FROM story_centroids c JOIN stories s ON s.id = c.story_id "
-                     "WHERE c.model = ? AND s.merged_into IS NULL", [model])
-    while chunk := cur.fetchmany(1000):  # a thousand stories at a time: memory stays flat as the store grows
-        sums = np.array([np.frombuffer(blob, dtype=np.float32) for _, blob in chunk])
+    rows = kept_sums(db, model)
+    while chunk := list(itertools.islice(rows, 1000)):  # a thousand at a time: memory stays flat as the store grows
+        sums = np.array([v for _, _, v in chunk])
         sims = docs @ (sums / (np.linalg.norm(sums, axis=1, keepdims=True) + 1e-9)).T
         at = np.broadcast_to(np.arange(len(names), len(names) + len(chunk)), sims.shape)
-        names += [sid for sid, _ in chunk]
+        names += [sid for sid, _, _ in chunk]
         best_sim, best_at = np.hstack([best_sim, sims]), np.hstack([best_at, at])
         if best_sim.shape[1] > OLD_STORIES_PER_PAGE:
             keep = np.argpartition(-best_sim, OLD_STORIES_PER_PAGE - 1, axis=1)[:, :OLD_STORIES_PER_PAGE]

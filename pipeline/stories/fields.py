@@ -211,6 +211,14 @@ def _store_centroid(db, sid, model, vecs, total):
                    [sid, model, len(vecs), np.asarray(total, dtype=np.float32).tobytes()])
 
 
+def kept_sums(db, model):
+    """(story id, member count, embedding sum) of every live story with a kept sum for `model`,
+    one row at a time (the caller decides what to hold)."""
+    for sid, n, blob in db.execute("SELECT c.story_id, c.n, c.vector FROM story_centroids c JOIN stories s "
+                                   "ON s.id = c.story_id WHERE c.model = ? AND s.merged_into IS NULL", [model]):
+        yield sid, n, np.frombuffer(blob, dtype=np.float32)
+
+
 def _sums_from_documents(db, story_ids, vec_of, model=None):
     """{story_id: embedding sum} read from the stories' documents; kept for `model` when given."""
     sums, ids = {}, sorted(story_ids)

@@ -60,8 +60,9 @@ def story_centroids(db, doc, model_key, kept=None):
         params += [t + 2440587.5 - WINDOW_DAYS, t + 2440587.5 + WINDOW_DAYS]  # days since 1970 to julian
     cents = {}
     if t is None:
-        cents = _kept_units(db, doc, model_key, {} if kept is None else kept)
-        missing = [r[0] for r in db.execute("SELECT id FROM stories WHERE merged_into IS NULL") if r[0] not in cents]
+        kept = {} if kept is None else kept
+        cents = _kept_units(db, doc, model_key, kept)
+        missing = [sid for sid in kept["live"] if sid not in cents]
         if not missing:
             return cents
         where += f" AND s.id IN ({','.join('?' * len(missing))})"  # read from their members
@@ -82,14 +83,16 @@ def story_centroids(db, doc, model_key, kept=None):
 
 def _kept_units(db, doc, model_key, kept):
     """{story id: unit centroid} from the kept sums of the live stories, the document's own story
-    without it. `kept` caches the table between pages (link_roundups clears it when a story changes)."""
+    without it. `kept` caches the table and the live story ids between pages (link_roundups clears
+    it when a story changes)."""
     from pipeline.stories.embed import content_key, vectors_for
+    from pipeline.stories.fields import kept_sums
     if "sums" not in kept:
         kept["sums"], kept["n"] = {}, {}
-        for sid, n, blob in db.execute("SELECT c.story_id, c.n, c.vector FROM story_centroids c JOIN stories s "
-                                       "ON s.id = c.story_id WHERE c.model = ? AND s.merged_into IS NULL", [model_key]):
-            kept["sums"][sid], kept["n"][sid] = np.frombuffer(blob, dtype=np.float32), n
+        for sid, n, v in kept_sums(db, model_key):
+            kept["sums"][sid], kept["n"][sid] = v, n
         kept["units"] = {sid: v / (np.linalg.norm(v) or 1.0) for sid, v in kept["sums"].items()}
+        kept["live"] = [r[0] for r in db.execute("SELECT id FROM stories WHERE merged_into IS NULL")]
     units, own = dict(kept["units"]), doc.get("story_id")
     if own in units:
         v = vectors_for(db, [content_key(doc)], model_key).get(content_key(doc)) if kept["n"][own] > 1 else None
