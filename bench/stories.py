@@ -96,15 +96,24 @@ THRESHOLDS = [round(x, 2) for x in np.arange(0.05, 0.96, 0.01)]
 GOALS = {"aiid-fixtures": 0.93, "ecbplus": 0.90}
 
 
+# How far a baseline's threshold moves for its "cliff" (what that move costs it): the step the
+# --robust sensitivity check moves our join threshold by (10% of its 0.3-0.7 range), so the two
+# can be read side by side.
+PEER_STEP = 0.04
+
+
 def sweep(labels_for, gold):
-    """Best (b3_f1, pair_f1, threshold) over THRESHOLDS."""
-    best = (-1.0, 0.0, None)
+    """Best (b3_f1, pair_f1, threshold) over THRESHOLDS, and `cliff`: the most moving that
+    threshold by ±PEER_STEP costs (the baseline's own sensitivity, tuned with hindsight)."""
+    best, curve = (-1.0, 0.0, None), {}
     for t in THRESHOLDS:
         pred = labels_for(t)
-        f = bcubed(pred, gold)[2]
+        f = curve[t] = bcubed(pred, gold)[2]
         if f > best[0]:
             best = (f, pairwise_f1(pred, gold), t)
-    return {"b3_f1": round(best[0], 4), "pair_f1": round(best[1], 4), "threshold": best[2]}
+    near = [curve[u] for u in (round(best[2] - PEER_STEP, 2), round(best[2] + PEER_STEP, 2)) if u in curve]
+    return {"b3_f1": round(best[0], 4), "pair_f1": round(best[1], 4), "threshold": best[2],
+            "cliff": round(max(0.0, max(best[0] - f for f in near)), 4) if near else None}
 
 
 def agglomerative_labels(matrix, metric="cosine"):
@@ -270,10 +279,11 @@ def print_table(result):
     for name, s in result["sets"].items():
         o = s["ours"]
         print(f"\n{name}: {s['items']} items, {s['stories']} stories, embed+assign {s['docs_per_s']} docs/s")
-        print(f"  {'method':<24} {'B3 P':>6} {'B3 R':>6} {'B3 F1':>6} {'pairF1':>6}  threshold")
+        print(f"  {'method':<24} {'B3 P':>6} {'B3 R':>6} {'B3 F1':>6} {'pairF1':>6}  threshold (cost of ±{PEER_STEP})")
         print(f"  {'ours (fixed config)':<24} {o['b3_p']:>6.3f} {o['b3_r']:>6.3f} {o['b3_f1']:>6.3f} {o['pair_f1']:>6.3f}  -")
         for b, m in s["baselines"].items():
-            print(f"  {b:<24} {'':>6} {'':>6} {m['b3_f1']:>6.3f} {m['pair_f1']:>6.3f}  {m['threshold']} (best in hindsight)")
+            cliff = "" if m["cliff"] is None else f" ({m['cliff']:.3f})"
+            print(f"  {b:<24} {'':>6} {'':>6} {m['b3_f1']:>6.3f} {m['pair_f1']:>6.3f}  {m['threshold']}{cliff} (best in hindsight)")
         best = max(m["b3_f1"] for m in s["baselines"].values())
         print(f"  ours - best baseline: {o['b3_f1'] - best:+.3f} B3 F1")
         for line in target_lines(name, o["b3_f1"], best):

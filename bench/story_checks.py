@@ -147,7 +147,7 @@ def robust_report(paths, bench, jobs=2, orders=8, keys=None):
     bench.stories module (its loaders, runner and metrics). Returns a JSON-ready dict."""
     from pipeline.stories.scoring import CONFIG
     f1 = lambda pred, gold: round(bench.bcubed(pred, gold)[2], 4)
-    out = {"views": {}, "orders": {}}
+    out = {"views": {}, "orders": {}, "peer_step": bench.PEER_STEP, "peer_cliff": {}}
     cases, groups = {}, {}
     for path in paths:
         items = bench.load_set(path)
@@ -161,6 +161,7 @@ def robust_report(paths, bench, jobs=2, orders=8, keys=None):
             best = max(peers, key=lambda b: peers[b]["b3_f1"])
             row[name] = {"ours": f1(pred, gold), "peer": best, "peer_b3_f1": peers[best]["b3_f1"]}
             if name in GRID_VIEWS:
+                out["peer_cliff"][f"{path.stem}/{name}"] = peers[best]["cliff"]
                 cases[f"{path.stem}/{name}"] = (shown, vectors, gold, bench.run_ours, f1)
                 groups.setdefault(path.stem, []).append(f"{path.stem}/{name}")
             if name in GRID_VIEWS and orders:
@@ -193,6 +194,12 @@ def print_robust(out):
         worst = max(row.values())
         mark = "  CLIFF" if worst >= CLIFF else ""
         print(f"  {key:<14} {steps[-1]:>6g}/{steps[1]:<7g}" + "".join(f"{row[c]:>24.4f}" for c in cases) + mark)
+    # The same move of a threshold, for the best peer of each case at its hindsight optimum: how
+    # steep the sets themselves are.
+    peer = out.get("peer_cliff", {})
+    if peer:
+        print(f"  {'best peer':<14} {'threshold ±' + format(out['peer_step'], 'g'):>14}"
+              + "".join(f"{peer[c]:>24.4f}" if peer.get(c) is not None else f"{'-':>24}" for c in cases))
     print("\nleave-one-set-out: each value's step (-1, 0, +1) picked by the other sets' mean F1; "
           "held-out F1 change vs the fixed config:")
     if not out["loso"]:

@@ -164,3 +164,13 @@ def test_the_learned_scorer_is_fitted_on_some_sets_and_run_on_the_one_held_out(t
     assert sum(cfg[w] for w in ("w_c", "w_mx", "w_avg", "w_lexavg")) == pytest.approx(1, abs=1e-3)
     with pytest.raises(SystemExit, match="two sets"):
         scorer_fit.main([str(a)])
+
+
+def test_a_baselines_cliff_is_what_moving_its_best_threshold_costs():
+    gold = [0, 0, 1, 1]
+    # Right only between 0.40 and 0.43; one story for everything below, singletons above.
+    labels_for = lambda t: [0, 0, 1, 1] if 0.40 <= t <= 0.43 else ([0, 0, 0, 0] if t < 0.40 else [0, 1, 2, 3])
+    out = bench.sweep(labels_for, gold)
+    assert out["b3_f1"] == 1.0 and out["threshold"] == 0.40
+    lumped, split = bench.bcubed([0, 0, 0, 0], gold)[2], bench.bcubed([0, 1, 2, 3], gold)[2]
+    assert out["cliff"] == round(1.0 - min(lumped, split), 4)  # 0.36 lumps, 0.44 splits: the worse
