@@ -22,6 +22,7 @@ def test_json_output_has_the_documented_shape(tmp_path, capsys):
     assert result["items"] == len(rows)
     assert result["stories"] == 4  # three incidents, and the roundup scored as its own singleton
     assert result["docs_per_s"] > 0
+    assert result["order_runs"] == bench.order_runs(bench.gold_labels(bench.load_set(path)))
     assert set(result["ours"]) == {"b3_p", "b3_r", "b3_f1", "pair_f1"}
     assert all(0 <= v <= 1 for v in result["ours"].values())
     assert set(result["baselines"]) == {"agglomerative_cosine", "tfidf_agglomerative", "hybrid_agglomerative",
@@ -174,3 +175,9 @@ def test_a_baselines_cliff_is_what_moving_its_best_threshold_costs():
     assert out["b3_f1"] == 1.0 and out["threshold"] == 0.40
     lumped, split = bench.bcubed([0, 0, 0, 0], gold)[2], bench.bcubed([0, 1, 2, 3], gold)[2]
     assert out["cliff"] == round(1.0 - min(lumped, split), 4)  # 0.36 lumps, 0.44 splits: the worse
+
+
+def test_the_file_order_is_counted_in_runs_of_one_story():
+    # A set that lists each story's items together hands a stream its easiest order.
+    assert bench.order_runs(["a", "a", "b", "b", "b"]) == 2
+    assert bench.order_runs(["a", "b", "a", "b"]) == 4
