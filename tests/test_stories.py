@@ -286,6 +286,47 @@ def test_a_report_and_its_copy_fold_together():
     assert out["labels"][7] == out["labels"][8] == story_id_for(items[0])
 
 
+def _angled_stream(angles, **over):
+    """Same-day reports on a plane at the given angles (2-D vectors), scored by max-link and
+    average link only; no merges, no fold unless asked."""
+    import math
+    items = [{"id": f"{g}{k}", "url": f"https://news.example/{g}{k}", "title": f"{g}{k}", "text": "",
+              "published": "2025-05-20"} for k, (g, _) in enumerate(angles)]
+    vectors = np.array([[math.cos(math.radians(a)), math.sin(math.radians(a))] for _, a in angles], dtype=np.float32)
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
+    cfg.update({"w_mx": 0.3, "w_avg": 0.7, "time_penalty": 0.0, "merge": 1.1, **AT_ARRIVAL, **over})
+    return items, vectors, cfg
+
+
+def test_a_chain_of_look_alikes_leaves_the_story_it_joined_once_one_of_them_no_longer_fits():
+    """Story S: two reports at +6 and -6 degrees. A look-alike at 29 degrees joins it (0.885 against
+    join 0.85), two more at 41 and 38 follow through it, then four more reports of S at -6. At the
+    run's end the one at 41 would no longer join S as a newcomer (0.843): it opens a story of its
+    own and the other two look-alikes, which fit it better, move there."""
+    angles = [("a", 6), ("a", -6), ("b", 29), ("b", 41), ("b", 38)] + [("a", -6)] * 4
+    items, vectors, cfg = _angled_stream(angles, join=0.85)
+    out = cluster_stream(items, vectors, config=cfg)
+    labels = out["labels"]
+    s = story_id_for(items[0])
+    assert [labels[k] for k, (g, _) in enumerate(angles) if g == "a"] == [s] * 6
+    look_alikes = {labels[k] for k, (g, _) in enumerate(angles) if g == "b"}
+    assert len(look_alikes) == 1 and s not in look_alikes
+    assert out["redirects"] == {}
+
+
+def test_a_straggler_split_off_alone_goes_back_and_leaves_no_trace():
+    """A report that joined S early (25 degrees, two reports at 6) fits it less once S has grown
+    the other way (four at -10): it is split off, nothing follows it, and the fold takes it back.
+    The story it opened for a moment leaves no redirect and is not reported as new."""
+    angles = [("a", 6), ("a", 6), ("w", 25)] + [("a", -10)] * 4
+    items, vectors, cfg = _angled_stream(angles, join=0.9)
+    alone = cluster_stream(items, vectors, config=cfg)["labels"]
+    assert alone[2] != alone[0]  # split off (the fold is off here)
+    out = cluster_stream(items, vectors, config={**cfg, "fold": scoring.CONFIG["fold"]})
+    assert out["labels"] == [story_id_for(items[0])] * 7
+    assert out["redirects"] == {} and out["new"] == [story_id_for(items[0])]
+
+
 def test_a_storys_members_in_other_languages_do_not_dilute_it_for_its_main_one():
     """Story S: three English reports and two German ones, which the English model places far from
     them (60 degrees). An English report e, 10 degrees from the English ones, is read against them

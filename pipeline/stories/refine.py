@@ -1,15 +1,22 @@
-"""Second thoughts: members of the stories new documents joined move to a neighbour that now fits
-them better, and a small story that one bigger story stands out for folds into it (see refine)."""
+"""Second thoughts: the member that fits a story new documents joined worst may split off (see
+split_off), members of those stories move to a neighbour that now fits them better, and a small
+story that one bigger story stands out for folds into it (see refine)."""
 import numpy as np
 
 from pipeline.stories.scoring import gap_days, pair_features, score, shortlist, story_score
-from pipeline.stories.state import activate, add, merge, remove, resolve
+from pipeline.stories.state import activate, add, merge, open_story, remove, resolve
 
 # Second thoughts score a member in full only when a neighbour's centroid is at most this much less
 # close than its own story's. A filter for cost: scoring every member in full made a document cost
 # about five times as much on a 20,000-document stream like the scale bench's, for 0.002 more on
 # aiid-fixtures and nothing on the other sets.
 REFINE_SLACK = 0.1
+
+# A story this small is not split: its weakest member is a large share of what it is measured by.
+SPLIT_MIN = 4
+# Members of a story scored in full for the split (the ones least close to its centroid without
+# themselves): a filter for cost, so a story of thousands costs what one of a dozen does.
+SPLIT_PROBES = 4
 
 
 def _live(st, sid):
@@ -31,6 +38,7 @@ def refine(st, touched):
     launch posts move with the document they joined through; a story keeps its id while one
     member stays, and a story's last member never moves (it is a story of its own).
     """
+    seeds = split_off(st, touched)
     settled = set()  # moved once in this call: no document goes back and forth
     near_of = {}  # story id -> its neighbours, as the last pass found them (the fold uses them too)
     for _ in range(st.cfg["refine_passes"]):
@@ -46,7 +54,74 @@ def refine(st, touched):
         if not moved:
             break
     fold(st, touched, near_of)
+    forget_folded(st, seeds)
     touched.clear()
+
+
+def split_off(st, touched):
+    """The member of each touched story that fits it worst opens a story of its own when it would
+    no longer join that story as a newcomer.
+
+    Look-alike reports (another incident of the same company, told in the same words) can join a
+    story one after another, each through the one before it, and the passes below can only move a
+    member to a story that exists. Without one that fell short of `join` when it arrived, nothing
+    is left to move the chain to. The split gives the passes that place: the look-alikes that fit
+    it better follow it there. When none does, the fold (below) takes it back, if one story stands
+    out for it. This is why the order documents arrive in matters less: the order decides which
+    report, if any, happened to fall short of `join`. Returns the stories it opened.
+    """
+    seeds = []
+    for sid in sorted(touched):
+        story = _live(st, sid)
+        if story is None or story.n < SPLIT_MIN:
+            continue
+        worst, who = st.cfg["join"], None
+        for i in weakest(st, story):
+            at, where = story.members.index(i), st.stories[story.id].index(i)
+            remove(st, story, i)
+            sc = story_score(st, i, story)
+            add(st, story, i)
+            # Back in its place: the first and latest members are the ones max-link samples.
+            story.members.insert(at, story.members.pop())
+            st.stories[story.id].insert(where, i)
+            if sc < worst:
+                worst, who = sc, i
+        if who is not None:
+            remove(st, story, who)
+            seed = open_story(st, who)
+            add(st, seed, who)
+            st.stories[seed.id].append(who)
+            activate(st, seed)
+            touched.add(seed.id)
+            seeds.append(seed)
+    return seeds
+
+
+def forget_folded(st, seeds):
+    """A story the split opened that the fold took back in the same call was never seen outside
+    it: it leaves no redirect (nothing was ever filed under its id) and counts as no merge."""
+    for seed in seeds:
+        if seed.id in st.redirects and seed.id not in st.redirects.values():
+            del st.redirects[seed.id]
+            st.opened.remove(seed.id)
+            del st.objs[seed.id], st.born[seed.id]
+
+
+def weakest(st, story):
+    """Up to SPLIT_PROBES members of story that the split may take, least close to its centroid
+    without themselves first: counted in its sums, not a copy, reply or post (reactions found no
+    story), not shown in a published digest, none joined through them, and in the story's main
+    language (the model places other languages far from it whatever they report)."""
+    main = story.langs.most_common(1)[0][0] if story.langs else None
+    mem = [m for m in story.members if st.counted[m] and st.items[m].get("link") is None
+           and st.doc_kind[m] != "social" and not st.items[m].get("pinned")
+           and (not main or not st.doc_lang[m] or st.doc_lang[m] == main) and not carried(st, m, story)]
+    if not mem:
+        return []
+    v = st.vectors[mem]
+    rest = story.vsum[None, :] - v
+    own = np.einsum("ij,ij->i", v, rest) / (np.linalg.norm(rest, axis=1) + 1e-9)
+    return [mem[k] for k in np.argsort(own, kind="stable")[:SPLIT_PROBES]]
 
 
 def fold(st, touched, near_of):

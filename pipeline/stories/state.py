@@ -8,7 +8,7 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
-from pipeline.stories.features import idf_weight, is_thin, language, unit
+from pipeline.stories.features import ROUNDUP, idf_weight, is_thin, language, unit
 
 
 class Story:
@@ -86,6 +86,21 @@ def story_id_for(item):
     """Stable id from the founding document: 's-' + short hash of its canonical URL (or id)."""
     key = item.get("canonical_url") or item.get("url") or str(item.get("id"))
     return "s-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def open_story(st, i):
+    """A new story founded by item i."""
+    it = st.items[i]
+    sid = story_id_for(it)
+    while sid in st.stories or sid in st.redirects:  # founded a story before, merged away or split from
+        sid = "s-" + hashlib.sha1((sid + str(i)).encode()).hexdigest()[:10]
+    target = st.objs[sid] = Story(sid)
+    if ROUNDUP.search(it.get("title") or ""):
+        target.closed = True  # a roundup covers many events: it joins none, none join it
+    st.stories[sid] = []
+    st.born[sid] = len(st.born)
+    st.opened.append(sid)
+    return target
 
 
 def resolve(redirects, sid):

@@ -4,7 +4,6 @@ The pure entry point is `cluster_stream(items, vectors)`; `assign.assign_stories
 from the database (documents already assigned are replayed as state, new ones are decided) and
 writes the results back. The bench runs the same function.
 """
-import hashlib
 import time
 
 import numpy as np
@@ -15,7 +14,7 @@ from pipeline.stories.features import ROUNDUP, key_terms, lexical_terms, parse_t
 from pipeline.stories.records import stream_order
 from pipeline.stories.refine import refine
 from pipeline.stories.scoring import CONFIG, score, shortlist, story_pair_score, story_score
-from pipeline.stories.state import Story, Stream, activate, add, merge, resolve, retire, story_id_for
+from pipeline.stories.state import Story, Stream, activate, add, merge, open_story, resolve, retire
 
 QUOTE_MIN_WORDS = 6
 
@@ -175,21 +174,6 @@ def retire_quiet(st, t):
             if oldest.last is None or t - oldest.last <= st.cfg["window_days"]:
                 break
             retire(st, oldest)
-
-
-def open_story(st, i):
-    """A new story founded by item i."""
-    it = st.items[i]
-    sid = story_id_for(it)
-    while sid in st.stories or sid in st.redirects:  # same founding URL twice (should not happen)
-        sid = "s-" + hashlib.sha1((sid + str(i)).encode()).hexdigest()[:10]
-    target = st.objs[sid] = Story(sid)
-    if ROUNDUP.search(it.get("title") or ""):
-        target.closed = True  # a roundup covers many events: it joins none, none join it
-    st.stories[sid] = []
-    st.born[sid] = len(st.born)
-    st.opened.append(sid)
-    return target
 
 
 def merge_near(st, target, near):
