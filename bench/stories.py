@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from bench import story_checks
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CACHE = pathlib.Path(__file__).resolve().parent / ".cache"
 
@@ -97,9 +99,8 @@ GOALS = {"aiid-fixtures": 0.93, "ecbplus": 0.90}
 
 
 # How far a baseline's threshold moves for its "cliff" (what that move costs it): the step the
-# --robust sensitivity check moves our join threshold by (10% of its 0.3-0.7 range), so the two
-# can be read side by side.
-PEER_STEP = 0.04
+# --robust sensitivity check moves our join threshold by, so the two can be read side by side.
+PEER_STEP = round(story_checks.STEP * (story_checks.TUNED["join"][1] - story_checks.TUNED["join"][0]), 2)
 
 
 def sweep(labels_for, gold):
@@ -470,7 +471,6 @@ def main(argv=None):
         from bench import stability
         return stability.main(files, sys.modules[__name__], args.model, args.json)
     if args.robust:
-        from bench import story_checks
         out = story_checks.robust_report(files, sys.modules[__name__], args.jobs, args.orders or 8)
         if args.json:
             print(json.dumps({"robust": {k: v for k, v in out.items() if k != "steps"}}))

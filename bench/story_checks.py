@@ -196,7 +196,7 @@ def print_robust(out):
         print(f"  {key:<14} {steps[-1]:>6g}/{steps[1]:<7g}" + "".join(f"{row[c]:>24.4f}" for c in cases) + mark)
     # The same move of a threshold, for the best peer of each case at its hindsight optimum: how
     # steep the sets themselves are.
-    peer = out.get("peer_cliff", {})
+    peer = out["peer_cliff"]
     if peer:
         print(f"  {'best peer':<14} {'threshold ±' + format(out['peer_step'], 'g'):>14}"
               + "".join(f"{peer[c]:>24.4f}" if peer.get(c) is not None else f"{'-':>24}" for c in cases))

@@ -75,18 +75,9 @@ def split_off(st, touched):
         story = _live(st, sid)
         if story is None or story.n < SPLIT_MIN:
             continue
-        worst, who = st.cfg["join"], None
-        for i in weakest(st, story):
-            at, where = story.members.index(i), st.stories[story.id].index(i)
-            remove(st, story, i)
-            sc = story_score(st, i, story)
-            add(st, story, i)
-            # Back in its place: the first and latest members are the ones max-link samples.
-            story.members.insert(at, story.members.pop())
-            st.stories[story.id].insert(where, i)
-            if sc < worst:
-                worst, who = sc, i
-        if who is not None:
+        scores = [(score_without(st, story, i), i) for i in weakest(st, story)]
+        worst, who = min(scores, default=(st.cfg["join"], None))
+        if worst < st.cfg["join"]:
             remove(st, story, who)
             seed = open_story(st, who)
             add(st, seed, who)
@@ -95,6 +86,18 @@ def split_off(st, touched):
             touched.add(seed.id)
             seeds.append(seed)
     return seeds
+
+
+def score_without(st, story, i):
+    """Member i's join score against its story without it, as a newcomer's; it stays in its place
+    (the first and latest members are the ones max-link samples)."""
+    at, where = story.members.index(i), st.stories[story.id].index(i)
+    remove(st, story, i)
+    sc = story_score(st, i, story)
+    add(st, story, i)
+    story.members.insert(at, story.members.pop())
+    st.stories[story.id].insert(where, i)
+    return sc
 
 
 def forget_folded(st, seeds):
