@@ -19,7 +19,7 @@ from pipeline.dates import url_date
 TUNED = {
     "join": (0.3, 0.7), "fold": (0.2, 0.5), "merge": (0.4, 0.8), "w_c": (0.0, 1.0), "w_mx": (0.0, 1.0),
     "w_avg": (0.0, 1.0), "w_lexavg": (0.0, 1.0), "w_key": (0.0, 0.2), "w_short": (0.0, 0.8),
-    "w_miss": (-0.2, 0.0), "w_year_clash": (-0.2, 0.0), "time_penalty": (0.0, 0.15), "tau_days": (1.0, 30.0),
+    "w_miss": (-0.2, 0.0), "w_figures": (-0.2, 0.0), "w_year_clash": (-0.2, 0.0), "time_penalty": (0.0, 0.15), "tau_days": (1.0, 30.0),
     "w_xlang": (0.0, 1.0), "refine_margin": (0.0, 0.08), "fold_margin": (0.0, 0.08),
 }
 STEP = 0.1  # of a value's range

@@ -510,6 +510,35 @@ def test_an_article_naming_none_of_its_storys_names_reports_another_event():
         assert len(set(cluster_stream(old + [short], vectors, config=cfg)["labels"])) == 1
 
 
+def test_an_article_giving_other_figures_reports_another_event_in_any_language():
+    """Three reports of one campaign give its figures (30 targets, 80 to 90% automated, GTG-1002); an
+    article that reads alike but gives other figures (17 organisations, GTG-2002) is another event of
+    the same kind, in English or in German. One that gives a figure of the story joins, and so does one
+    that gives none: a missing figure is no evidence. Dates, clock times and years are not figures: each
+    report gives its own."""
+    told = ("On 13 November at 12:43, Anthropic said a state-backed group it tracks as {code} used its coding "
+            "agent against {n} targets and let it run {share} percent of the work on its own.")
+    old = [{"id": k, "title": f"Hackers turned a coding agent on its maker's customers ({k})", "kind": "article",
+            "text": told.format(code="GTG-1002", n=30, share="80 to 90")} for k in range(3)]
+    other = {"id": "o", "title": "Hackers turned a coding agent on its maker's customers", "kind": "article",
+             "text": told.format(code="GTG-2002", n=17, share="most")}
+    vectors = np.ones((4, 4), dtype=np.float32) / 2
+    cfg = {k: 0.0 for k in scoring.CONFIG if k.startswith("w_")}
+    w = scoring.CONFIG["w_figures"]
+    cfg.update({"w_c": 1.0, "join": 1 + 0.5 * w, "w_figures": w, **AT_ARRIVAL})
+    german = dict(other, lang="de", title="Hacker setzen einen Coding-Agenten gegen Kunden ein",
+                  text="Eine Gruppe, die Anthropic als GTG-2002 führt, griff mit dem Agenten 17 Organisationen "
+                       "an und ließ ihn den größten Teil der Arbeit selbst erledigen.")
+    for newcomer in (other, german):
+        labels = cluster_stream(old + [newcomer], vectors, config=cfg)["labels"]
+        assert labels[0] == labels[1] == labels[2] != labels[3], newcomer["text"]
+    agrees = dict(other, text=told.format(code="the same group", n=30, share="most") + " It was 2025.")
+    silent = dict(other, text="Anthropic said on May 14, 2025 at 09:10 that a state-backed group used its "
+                              "coding agent against its targets and let it run most of the work on its own.")
+    for newcomer in (agrees, silent):
+        assert len(set(cluster_stream(old + [newcomer], vectors, config=cfg)["labels"])) == 1, newcomer["text"]
+
+
 def test_an_older_story_lists_a_related_story_that_came_later(tmp_path):
     """Related lists are two-way: a new story near an old one appears on the old one's page too."""
     db = open_db(tmp_path / "r.db")

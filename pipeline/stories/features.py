@@ -19,6 +19,25 @@ ROUNDUP = re.compile(r"\b(round-?up|week in review|this week in|newsletter|weekl
                      r"\d+ (\w+ ){0,2}(failures|fails|blunders|fiascos))\b", re.I)
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _NONWORD = re.compile(r"[\W_]+", re.UNICODE)
+_DIGIT = re.compile(r"\d")
+_THOUSANDS = re.compile(r"(?<=\d)[.,](?=\d{3}(?!\d))")
+# Month names (English with abbreviations, French, German, Spanish, Italian, Dutch, Portuguese):
+# the day beside one is a date, not a figure of the event.
+_MONTHS = ("january february march april may june july august september october november december "
+           "jan feb mar apr jun jul aug sep sept oct nov dec "
+           "janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre décembre "
+           "januar februar märz april juni juli oktober dezember "
+           "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre "
+           "gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre "
+           "januari februari maart mei augustus "
+           "janeiro fevereiro março abril maio junho julho setembro outubro novembro dezembro").split()
+_MONTH = r"(?:" + "|".join(sorted(set(_MONTHS), key=len, reverse=True)) + r")\.?"
+_DATE_OR_TIME = re.compile(
+    r"\b\d{1,2}(?:st|nd|rd|th|er|\.|º)?\s+(?:de\s+)?" + _MONTH + r"(?!\w)"   # 22 May, 22. Mai, 22 de mayo
+    r"|\b" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?\b"                       # May 22
+    r"|\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b"                                  # 2025-05-22, 22/05/2025
+    r"|\b\d{1,2}:\d{2}\b|\b\d{1,2}[.h]\d{2}\s*(?:uhr|h)\b"                      # 12:43, 10.30 Uhr, 10h30
+    r"|\d+\s*[年月日時分]", re.I)                                                 # 2025年11月13日
 THIN_WORDS = 8
 
 
@@ -55,6 +74,20 @@ def key_terms(title, text, entities=(), body_chars=3000):
     keys -= STOP or _stopwords()
     keys |= {f"@{e}" for e in entities}
     return keys
+
+
+def figures(keys):
+    """The figures among names and numbers: counts, sums, codes and model names with digits
+    (GTG-1002, gpt-4), thousands written alike in every language; not years (coverage of one event
+    spans them), clock times nor gazetteer ids."""
+    return {_THOUSANDS.sub("", k) for k in keys
+            if k[0] != "@" and ":" not in k and _DIGIT.search(k) and not _YEAR.fullmatch(k)}
+
+
+def figure_terms(title, text):
+    """The figures a document gives (see figures), its dates and clock times left out: "May 22"
+    and "12:43" say when it was written, not which event it reports."""
+    return figures(key_terms(_DATE_OR_TIME.sub(" ", title or ""), _DATE_OR_TIME.sub(" ", text or "")))
 
 
 def parse_time(value):
@@ -137,4 +170,5 @@ def reading(item, entities=()):
     return {"thin": is_thin(item), "lang": lang,
             "terms": lexical_terms(item.get("title"), item.get("text"), lang=lang),
             "keys": sorted(key_terms(item.get("title"), item.get("text"), entities)),
+            "figures": sorted(figure_terms(item.get("title"), item.get("text"))),
             "years": sorted(years(item, t))}

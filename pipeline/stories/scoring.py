@@ -27,6 +27,11 @@ CONFIG = {
     "w_miss": -0.0512,         # share of the names and numbers a story keeps using (half its members name them)
                              # that the document never names: another event of the same kind (another
                              # ship, another count of pirates). Articles in the story's language only
+    "w_figures": -0.1,         # a document giving figures of its own and none of those the story's members
+                             # agree on (half of them give it): share of those it leaves out. Another
+                             # event of the same kind (another group's code, another count, another
+                             # model). Figures read alike in every language; dates and clock times
+                             # are not figures. Not headlines or posts
     "w_year_clash": -0.1098,   # the members agree on a year the document never names: same kind
                              # of event, another time (when a date is missing)
     "join": 0.5051,            # join the best story at or above this score, else open a new one
@@ -51,7 +56,7 @@ CONFIG = {
 # The weight (CONFIG key) of each feature in a document-story score.
 WEIGHTS = {"c": "w_c", "mx": "w_mx", "avg": "w_avg", "lexavg": "w_lexavg", "key": "w_key",
            "short": "w_short", "time": "time_penalty", "year_clash": "w_year_clash",
-           "xlang": "w_xlang", "own_pub": "w_own_pub", "miss": "w_miss"}
+           "xlang": "w_xlang", "own_pub": "w_own_pub", "miss": "w_miss", "figures": "w_figures"}
 
 SIMILARITIES = ("c", "mx", "avg", "lexavg")  # averaged by their weights (see score)
 FIRST_PARTY = ("blog", "system_card")  # kinds a lab or vendor publishes about itself
@@ -135,13 +140,15 @@ def pair_features(st, i, s, c, mx):
          "key": key_overlap(st.doc_keys[i], s.keys, st.kidf, s.n if st.cfg["key_avg"] else None),
          # Short documents (headlines, posts) score lower against everything: lift them.
          "short": short, "time": 0.0,
-         "year_clash": 0.0, "xlang": 0.0, "miss": 0.0,
+         "year_clash": 0.0, "xlang": 0.0, "miss": 0.0, "figures": 0.0,
          # A lab's post against a story of only that lab's posts: another announcement, most likely.
          "own_pub": float(kind in FIRST_PARTY and bool(publisher) and s.pubs[publisher] == s.n)}
     if foreign:
         f["xlang"] = _named_share(st, i, s)
-    if s.n >= 2 and not st.doc_thin[i] and kind != "social" and not foreign:
-        f["miss"] = _missed_share(st, i, s)
+    if not st.doc_thin[i] and kind != "social":
+        if s.n >= 2 and not foreign:
+            f["miss"] = _missed_share(st, i, s)
+        f["figures"] = _other_figures(st, i, s)
     gap = gap_days(st, i, s)
     if gap is not None:
         f["time"] = -(1 - math.exp(-gap / st.cfg["tau_days"]))
@@ -167,12 +174,35 @@ def _missed_share(st, i, s):
     members keep naming it leaves out, the likelier it reports another event of the same kind.
     Headlines and posts are too short to name them; other languages spell and capitalise them
     differently."""
-    if s.core is None:
-        s.core = {k: m / s.n for k, m in s.keys.items() if m * 2 >= s.n}
-    total = sum(st.kidf(k) * w for k, w in s.core.items())
+    core = _core(s)
+    total = sum(st.kidf(k) * w for k, w in core.items())
     if not total:
         return 0.0
-    return sum(st.kidf(k) * w for k, w in s.core.items() if k not in st.doc_keys[i]) / total
+    return sum(st.kidf(k) * w for k, w in core.items() if k not in st.doc_keys[i]) / total
+
+
+def _other_figures(st, i, s):
+    """Figures are what tells two events of one kind apart (GTG-1002 and its 30 targets, GTG-2002
+    and its 17 organisations), and they read alike in every language. A document that gives a
+    figure its story's members never give, and leaves out those they agree on, most likely reports
+    another event: the share (by idf) of the agreed figures it leaves out. One that gives no figure
+    of its own says nothing either way."""
+    mine = st.doc_figs[i]
+    if not mine or all(k in s.figures for k in mine):
+        return 0.0
+    if s.agreed is None:
+        s.agreed = {k: m / s.n for k, m in s.figures.items() if m * 2 >= s.n}
+    total = sum(st.kidf(k) * w for k, w in s.agreed.items())
+    if not total:
+        return 0.0
+    return sum(st.kidf(k) * w for k, w in s.agreed.items() if k not in mine) / total
+
+
+def _core(s):
+    """The names and numbers half the story's members name, by the share that name them (cached)."""
+    if s.core is None:
+        s.core = {k: m / s.n for k, m in s.keys.items() if m * 2 >= s.n}
+    return s.core
 
 
 def score(st, i, s, c, mx):

@@ -13,7 +13,7 @@ from pipeline.stories.features import ROUNDUP, idf_weight, is_thin, language, un
 
 class Story:
     __slots__ = ("id", "members", "vsum", "keys", "first", "last", "touched", "closed", "n", "lsum", "slot",
-                 "reported", "years", "langs", "pubs", "core", "lv", "ll")
+                 "reported", "years", "langs", "pubs", "core", "figures", "agreed", "lv", "ll")
 
     def __init__(self, sid):
         self.id, self.members, self.keys = sid, [], Counter()
@@ -26,6 +26,8 @@ class Story:
         self.lv, self.ll = {}, {}  # per known language: its members' vector sum and unit tf-idf sum
         self.pubs = Counter()  # members from each publisher
         self.core = None  # names half the members name, by share (cached; None when members changed)
+        self.figures = Counter()  # members giving each figure (see features.figure_terms)
+        self.agreed = None  # figures half the members give, by share (cached like core)
 
 
 class Stream:
@@ -53,7 +55,7 @@ class Stream:
         self.touch = 0
         # Per item, filled in stream order (see stream.read_documents); unit: its tf-idf vector.
         self.doc_terms, self.doc_keys, self.doc_time, self.doc_unit = [None] * n, [None] * n, [None] * n, [None] * n
-        self.doc_years = [None] * n
+        self.doc_years, self.doc_figs = [None] * n, [None] * n
         # An item may carry what was read in it before (see features.reading): not read again.
         self.doc_thin = [it["reading"]["thin"] if "reading" in it else is_thin(it) for it in items]
         self.doc_lang = [it["reading"]["lang"] if "reading" in it else language(it) for it in items]
@@ -178,6 +180,7 @@ def add(st, story, i, passive=False):
     story.vsum = st.vectors[i].copy() if story.vsum is None else story.vsum + st.vectors[i]
     story.lsum.update(st.doc_unit[i])
     story.keys.update(st.doc_keys[i])
+    story.figures.update(st.doc_figs[i])
     story.years.update(st.doc_years[i])
     if st.doc_lang[i]:
         lang = st.doc_lang[i]
@@ -196,7 +199,7 @@ def add(st, story, i, passive=False):
     if story.slot is not None:
         st.cents[story.slot] = unit(story.vsum)
     story.n += 1
-    story.core = None
+    story.core = story.agreed = None
 
 
 def remove(st, story, i):
@@ -209,6 +212,7 @@ def remove(st, story, i):
     story.vsum = story.vsum - st.vectors[i]
     story.lsum.subtract(st.doc_unit[i])
     story.keys.subtract(st.doc_keys[i])
+    story.figures.subtract(st.doc_figs[i])
     story.years.subtract(st.doc_years[i])
     if st.doc_lang[i]:
         lang = st.doc_lang[i]
@@ -218,11 +222,11 @@ def remove(st, story, i):
         if story.langs[lang] <= 0:
             del story.lv[lang], story.ll[lang]
     story.pubs[st.doc_publisher[i]] -= 1
-    for c in (story.lsum, story.keys, story.years, story.langs, story.pubs):
+    for c in (story.lsum, story.keys, story.figures, story.years, story.langs, story.pubs):
         for k in [k for k, v in c.items() if v <= 1e-9]:
             del c[k]
     story.n -= 1
-    story.core = None
+    story.core = story.agreed = None
     times = [st.doc_time[m] for m in story.members if st.counted[m] and st.doc_time[m] is not None]
     story.first, story.last = (min(times), max(times)) if times else (None, None)
     if story.slot is not None:

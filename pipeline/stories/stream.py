@@ -10,7 +10,8 @@ import numpy as np
 
 from pipeline.dates import dateline_date
 
-from pipeline.stories.features import ROUNDUP, key_terms, lexical_terms, parse_time, plain, unit_terms, years
+from pipeline.stories.features import (ROUNDUP, figure_terms, figures, key_terms, lexical_terms, parse_time, plain,
+                                       unit_terms, years)
 from pipeline.stories.records import stream_order
 from pipeline.stories.refine import refine
 from pipeline.stories.scoring import CONFIG, score, shortlist, story_pair_score, story_score
@@ -79,10 +80,13 @@ def read_documents(st, order):
         if "reading" in it:  # read before (see features.reading)
             r = it["reading"]
             st.doc_terms[i], st.doc_keys[i], st.doc_years[i] = r["terms"], set(r["keys"]), set(r["years"])
+            # A reading kept before figures were read: its names and numbers, dates not told apart.
+            st.doc_figs[i] = set(r["figures"]) if "figures" in r else figures(r["keys"])
             continue
         st.doc_terms[i] = lexical_terms(it.get("title"), it.get("text"), lang=st.doc_lang[i])
         st.doc_keys[i] = key_terms(it.get("title"), it.get("text"), it.get("entities") or ())
         st.doc_years[i] = years(it, t)
+        st.doc_figs[i] = figure_terms(it.get("title"), it.get("text"))
     if st.cfg["idf_batch"]:
         for i in order:
             count_document(st, i)
